@@ -1,0 +1,1 @@
+"""Instructor side of the course package: the ``course`` command and grading."""

@@ -1,0 +1,73 @@
+"""Tests of the ``course`` command line."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import cli
+from course_utils import data
+
+COURSE = [sys.executable, "-m", "autograder.cli"]
+
+
+def test_help_lists_the_commands():
+    result = subprocess.run(COURSE + ["--help"], capture_output=True, text=True, check=True)
+    for command in ("data", "demo"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("argv", [["data", "--help"], ["data", "generate", "--help"],
+                                  ["data", "download", "--help"], ["data", "info", "--help"], ["demo", "--help"]])
+def test_every_command_has_help(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    assert stop.value.code == 0
+    assert "usage: course" in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert cli.main([]) == 2
+    assert "usage: course" in capsys.readouterr().out
+
+
+def test_data_generate_and_info(tmp_path, capsys, monkeypatch):
+    assert cli.main(["data", "generate", "--n-train", "20", "--n-test", "10", "--dir", str(tmp_path)]) == 0
+    assert "cached at" in capsys.readouterr().out
+    assert data.synthetic_cache_path(20, 10, 0, tmp_path).exists()
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(data.DATASET_ENV, "synthetic")
+    assert cli.main(["data", "info"]) == 0
+    assert data.synthetic_cache_path(20, 10, 0, tmp_path).name in capsys.readouterr().out
+
+
+def test_bad_dataset_variable_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv(data.DATASET_ENV, "mnist")
+    assert cli.main(["data", "info"]) == 1
+    assert "COURSE_DATASET='mnist' is not a known dataset" in capsys.readouterr().err
+
+
+def test_download_failure_is_reported_without_traceback(monkeypatch, capsys, tmp_path):
+    def offline(root):
+        raise data.DownloadError("Could not reach the server. You seem to be offline.")
+    monkeypatch.setattr(data, "download_cifar10", offline)
+    assert cli.main(["data", "download", "cifar10", "--dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("course: error:") and "offline" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_demo_runs_offline_end_to_end(tmp_path):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(COURSE + ["demo", "--output", str(tmp_path / "out")], capture_output=True, text=True,
+                            env=env, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    executed = nbformat.read(tmp_path / "out" / "smoke.ipynb", as_version=4)
+    outputs = [o for cell in executed.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any(o.output_type == "display_data" and "image/png" in o.data for o in outputs)
+    assert (tmp_path / "out" / "smoke.html").stat().st_size > 10_000
