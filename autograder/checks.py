@@ -19,6 +19,7 @@ import ast
 import copy
 import inspect
 import textwrap
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -32,6 +33,24 @@ _LOOP_NODES = {ast.For: "for loop", ast.AsyncFor: "async for loop", ast.While: "
                ast.DictComp: "dict comprehension", ast.GeneratorExp: "generator expression"}
 
 
+@dataclass
+class CaseResult:
+    """What the student's function did on one case: its output (plain data) or why it failed."""
+
+    label: str
+    output: Any = None
+    error: str | None = None
+
+
+@dataclass
+class Collected:
+    """Everything the kernel half of a check gathers about one student function."""
+
+    name: str
+    problems: list[str] = field(default_factory=list)
+    results: list[CaseResult] = field(default_factory=list)
+
+
 def check_against_reference(name: str, student_fn: Callable) -> None:
     """Compare ``student_fn`` with the reference solution called ``name`` on the spec's cases.
 
@@ -39,41 +58,88 @@ def check_against_reference(name: str, student_fn: Callable) -> None:
         AssertionError: an output differs, has the wrong type or shape, the function raised,
             changed its inputs, or (for vectorised functions) contains a Python loop.
     """
+    judge(collect(name, student_fn))
+
+
+def collect(name: str, student_fn: Callable) -> Collected:
+    """The kernel half of a check: run the student's function on every case of the spec.
+
+    Never raises because of the student's code; failures are recorded in the result.
+    """
     spec = specs.get(name)
+    collected = Collected(name)
     if not callable(student_fn):
-        raise AssertionError(f"{name} is not a function; it is a {type(student_fn).__name__}.")
-    reference_fn = references.reference(name)
+        collected.problems.append(f"{name} is not a function; it is a {type(student_fn).__name__}.")
+        return collected
     if spec.vectorised:
-        assert_no_loops(student_fn, name)
-    if spec.custom is not None:
-        spec.custom(student_fn, reference_fn, spec.rng())
-        return
+        loops = _loops_or_message(student_fn)
+        if loops:
+            collected.problems.append(f"{name} must be fully vectorised, with no Python loops; found: {loops}.")
     for case in spec.cases(spec.rng()):
-        expected = reference_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
         args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
-        got = call_student(student_fn, name, case.label, args, kwargs)
-        if not spec.may_modify_inputs:
-            _assert_inputs_unchanged(name, case, args, kwargs)
-        compare_outputs(got, expected, spec, case.label)
+        result = CaseResult(case.label)
+        try:
+            result.output = _run(spec, student_fn, specs.Case(case.label, args, kwargs))
+        except NotImplementedError:
+            result.error = f"{name} is not implemented yet (case '{case.label}')."
+        except AssertionError as error:  # raised by a spec's run, e.g. a missing companion
+            result.error = f"{name}, case '{case.label}': {error}"
+        except Exception as error:
+            result.error = f"{name}, case '{case.label}': raised {type(error).__name__}: {error}"
+        else:
+            if not spec.may_modify_inputs:
+                result.error = _changed_inputs(name, case, args, kwargs)
+        collected.results.append(result)
+    return collected
 
 
-def call_student(fn: Callable, name: str, label: str, args: tuple, kwargs: dict) -> Any:
-    """Call ``fn``; turn any exception into an AssertionError naming the case."""
+def judge(collected: Collected) -> None:
+    """The grader half of a check: compare what was collected with the reference.
+
+    Raises:
+        AssertionError: on the first problem or failing case, with a message for the student.
+    """
+    if collected.problems:
+        raise AssertionError(collected.problems[0])
+    spec = specs.get(collected.name)
+    reference_fn = references.reference(collected.name)
+    cases = list(spec.cases(spec.rng()))
+    if [case.label for case in cases] != [result.label for result in collected.results]:
+        raise AssertionError(f"{collected.name}: the recorded cases do not match the spec; the check was tampered with.")
+    for case, result in zip(cases, collected.results):
+        if result.error:
+            raise AssertionError(result.error)
+        expected = _run(spec, reference_fn, copy.deepcopy(case))
+        if spec.judge is not None:
+            try:
+                spec.judge(result.output, expected, case)
+            except AssertionError as error:
+                raise AssertionError(f"{collected.name}, case '{case.label}': {error}") from None
+        else:
+            compare_outputs(result.output, expected, spec, case.label)
+
+
+def _run(spec: specs.Spec, fn: Callable, case: specs.Case) -> Any:
+    if spec.run is not None:
+        return spec.run(fn, case)
+    return fn(*case.args, **case.kwargs)
+
+
+def _loops_or_message(fn: Callable) -> str:
     try:
-        return fn(*args, **kwargs)
-    except NotImplementedError as error:
-        raise AssertionError(f"{name} is not implemented yet (case '{label}').") from error
-    except Exception as error:
-        raise AssertionError(f"{name}, case '{label}': raised {type(error).__name__}: {error}") from error
+        return "; ".join(find_loops(fn))
+    except AssertionError as error:
+        return str(error)
 
 
-def _assert_inputs_unchanged(name: str, case: specs.Case, args: tuple, kwargs: dict) -> None:
+def _changed_inputs(name: str, case: specs.Case, args: tuple, kwargs: dict) -> str | None:
     originals = list(case.args) + list(case.kwargs.values())
     after = list(args) + list(kwargs.values())
     for position, (before, now) in enumerate(zip(originals, after)):
         if isinstance(before, np.ndarray) and not np.array_equal(before, now, equal_nan=True):
-            raise AssertionError(f"{name}, case '{case.label}': it changed its argument #{position + 1} in place; "
-                                 f"work on a copy instead.")
+            return (f"{name}, case '{case.label}': it changed its argument #{position + 1} in place; "
+                    f"work on a copy instead.")
+    return None
 
 
 def _as_numeric(value: Any, where: str) -> np.ndarray:

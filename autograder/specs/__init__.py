@@ -3,6 +3,11 @@
 A spec module per notebook (``a1_features.py``, ...) registers one :class:`Spec` per graded
 function with :func:`register`. Specs hold inputs and tolerances only, never expected outputs:
 those come from the reference solution at grading time.
+
+A check has two halves so that the verdict can be reached outside the student's kernel:
+``run`` calls a function (the student's or the reference) on one case and returns plain data
+(numbers, arrays, and tuples, lists or dicts of them); ``judge`` (by default a comparison with
+the spec's tolerances) compares the student's data with the reference's.
 """
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import importlib
 import pkgutil
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -36,8 +41,12 @@ class Spec:
         vectorised: the function must contain no Python loop (checked on its syntax tree).
         exact: compare exactly (integer outputs such as labels or bin indices).
         may_modify_inputs: the function is allowed to change its array arguments in place.
-        custom: ``custom(student_fn, reference_fn, rng)`` replaces the comparison of outputs
-            for functions judged by behaviour (e.g. training loops); it raises AssertionError.
+        run: ``run(fn, case) -> data`` calls ``fn`` on one case when a plain call
+            ``fn(*case.args, **case.kwargs)`` is not enough, e.g. a backward pass that needs the
+            forward pass of the same notebook first (fetch it with :func:`companion`), or a
+            training loop whose behaviour is summarised. It must return plain data.
+        judge: ``judge(got, expected, case)`` replaces the numeric comparison for functions
+            judged by behaviour; it raises AssertionError with a message for the student.
     """
 
     name: str
@@ -48,11 +57,26 @@ class Spec:
     vectorised: bool = False
     exact: bool = False
     may_modify_inputs: bool = False
-    custom: Callable[[Callable, Callable, np.random.Generator], None] | None = None
+    run: Callable[[Callable, Case], Any] | None = None
+    judge: Callable[[Any, Any, Case], None] | None = None
 
     def rng(self) -> np.random.Generator:
         """A generator seeded from the spec's name: the same inputs on every run."""
         return np.random.default_rng(zlib.crc32(self.name.encode()))
+
+
+def companion(fn: Callable, name: str) -> Callable:
+    """Return the function ``name`` defined beside ``fn`` (in the same notebook or module).
+
+    Raises:
+        AssertionError: there is no such function; the message tells the student what to define.
+    """
+    namespace: Mapping[str, Any] = getattr(fn, "__globals__", {})
+    found = namespace.get(name)
+    if not callable(found):
+        raise AssertionError(f"{getattr(fn, '__name__', 'this function')} is checked together with {name}, "
+                             f"which is not defined in the same notebook; run its cell first.")
+    return found
 
 
 _REGISTRY: dict[str, Spec] = {}
@@ -62,8 +86,8 @@ def register(spec: Spec) -> Spec:
     """Add ``spec`` to the registry; a second spec for the same name is an error."""
     if spec.name in _REGISTRY:
         raise ValueError(f"A spec for {spec.name!r} is already registered.")
-    if (spec.cases is None) == (spec.custom is None):
-        raise ValueError(f"Spec {spec.name!r} needs exactly one of cases= or custom=.")
+    if spec.cases is None:
+        raise ValueError(f"Spec {spec.name!r} needs cases=.")
     _REGISTRY[spec.name] = spec
     return spec
 
