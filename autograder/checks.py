@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import ast
 import copy
+import hashlib
 import inspect
+import json
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from autograder import references, specs
+from autograder import references, specs, verdicts
 
 # Calls that are Python loops in disguise.
 _LOOP_CALLS = {"vectorize", "apply_along_axis", "apply_over_axes", "frompyfunc", "map", "fromiter"}
@@ -40,6 +42,7 @@ class CaseResult:
     label: str
     output: Any = None
     error: str | None = None
+    inputs: str = ""  # digest of the case's inputs, to detect inputs changed inside the kernel
 
 
 @dataclass
@@ -58,10 +61,15 @@ def check_against_reference(name: str, student_fn: Callable) -> None:
         AssertionError: an output differs, has the wrong type or shape, the function raised,
             changed its inputs, or (for vectorised functions) contains a Python loop.
     """
-    judge(collect(name, student_fn))
+    folder = verdicts.channel()
+    collected = collect(name, student_fn, verdicts.salt())
+    if folder is None:
+        judge(collected)
+    else:  # sandboxed grading: the grading process judges the record outside this kernel
+        verdicts.submit(to_record(collected), folder)
 
 
-def collect(name: str, student_fn: Callable) -> Collected:
+def collect(name: str, student_fn: Callable, salt: int = 0) -> Collected:
     """The kernel half of a check: run the student's function on every case of the spec.
 
     Never raises because of the student's code; failures are recorded in the result.
@@ -75,9 +83,9 @@ def collect(name: str, student_fn: Callable) -> Collected:
         loops = _loops_or_message(student_fn)
         if loops:
             collected.problems.append(f"{name} must be fully vectorised, with no Python loops; found: {loops}.")
-    for case in spec.cases(spec.rng()):
+    for case in spec.cases(spec.rng(salt)):
         args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
-        result = CaseResult(case.label)
+        result = CaseResult(case.label, inputs=input_digest(case))
         try:
             result.output = _run(spec, student_fn, specs.Case(case.label, args, kwargs))
         except NotImplementedError:
@@ -93,7 +101,7 @@ def collect(name: str, student_fn: Callable) -> Collected:
     return collected
 
 
-def judge(collected: Collected) -> None:
+def judge(collected: Collected, salt: int = 0) -> None:
     """The grader half of a check: compare what was collected with the reference.
 
     Raises:
@@ -103,12 +111,15 @@ def judge(collected: Collected) -> None:
         raise AssertionError(collected.problems[0])
     spec = specs.get(collected.name)
     reference_fn = references.reference(collected.name)
-    cases = list(spec.cases(spec.rng()))
+    cases = list(spec.cases(spec.rng(salt)))
     if [case.label for case in cases] != [result.label for result in collected.results]:
         raise AssertionError(f"{collected.name}: the recorded cases do not match the spec; the check was tampered with.")
     for case, result in zip(cases, collected.results):
         if result.error:
             raise AssertionError(result.error)
+        if result.inputs != input_digest(case):
+            raise AssertionError(f"{collected.name}, case '{case.label}': the check's inputs were changed inside the "
+                                 f"notebook; the check was tampered with.")
         expected = _run(spec, reference_fn, copy.deepcopy(case))
         if spec.judge is not None:
             try:
@@ -117,6 +128,47 @@ def judge(collected: Collected) -> None:
                 raise AssertionError(f"{collected.name}, case '{case.label}': {error}") from None
         else:
             compare_outputs(result.output, expected, spec, case.label)
+
+
+def input_digest(case: specs.Case) -> str:
+    """A SHA-256 digest of a case's arguments (plain data), the same inside and outside the kernel."""
+    arrays: dict[str, np.ndarray] = {}
+    structure = verdicts.encode((tuple(case.args), dict(case.kwargs)), arrays)
+    digest = hashlib.sha256(json.dumps(structure, sort_keys=True).encode())
+    for key in sorted(arrays):
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def to_record(collected: Collected) -> dict[str, Any]:
+    """Encode ``collected`` for :func:`autograder.verdicts.submit` (outputs as plain data only)."""
+    arrays: dict[str, np.ndarray] = {}
+    results = []
+    for result in collected.results:
+        entry = {"label": result.label, "error": result.error, "inputs": result.inputs, "output": None}
+        if result.error is None:
+            try:
+                entry["output"] = verdicts.encode(result.output, arrays)
+            except verdicts.RecordError as error:
+                entry["error"] = f"{collected.name}, case '{result.label}': it returned {error}."
+        results.append(entry)
+    return {"name": collected.name, "problems": collected.problems, "results": results, "_arrays": arrays}
+
+
+def from_record(record: dict[str, Any], arrays: Any) -> Collected:
+    """Decode a record read by :func:`autograder.verdicts.read`; raises RecordError when malformed."""
+    try:
+        collected = Collected(str(record["name"]), [str(problem) for problem in record["problems"]])
+        for entry in record["results"]:
+            output = None if entry["output"] is None else verdicts.decode(entry["output"], arrays)
+            collected.results.append(CaseResult(str(entry["label"]), output,
+                                                None if entry["error"] is None else str(entry["error"]),
+                                                str(entry["inputs"])))
+    except (KeyError, TypeError) as error:
+        raise verdicts.RecordError(f"malformed record ({error})") from error
+    return collected
 
 
 def _run(spec: specs.Spec, fn: Callable, case: specs.Case) -> Any:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder import checks, references, specs
+from autograder import checks, references, specs, verdicts
 
 REFERENCE_SOURCE = '''
 import numpy as np
@@ -111,3 +111,61 @@ def test_unknown_names_are_setup_errors(fake_course):
         specs.get("no_such_function")
     with pytest.raises(references.MissingReferenceError, match="defines 'nothing'"):
         references.reference("nothing")
+
+
+def _judge_channel(folder, salt=0):
+    """Read every record in ``folder`` and judge it as the grading process does."""
+    outcomes = []
+    for path in sorted(folder.glob("*.npz")):
+        record, arrays = verdicts.read(path)
+        try:
+            checks.judge(checks.from_record(record, arrays), salt)
+            outcomes.append("pass")
+        except AssertionError as error:
+            outcomes.append(str(error))
+    return outcomes
+
+
+@pytest.mark.parametrize("body, outcome", [
+    ("r = scale * np.sum(x, axis=1)\n    return r, r.sum()", "pass"),
+    ("r = x.sum(axis=1)\n    return r, r.sum()", "rows differs from the reference"),
+    ("class Liar:\n        def __eq__(self, other):\n            return True\n    return Liar(), 0.0",
+     "it returned a Liar"),
+])
+def test_in_grading_mode_the_kernel_only_records_and_the_grader_judges(fake_course, tmp_path, monkeypatch,
+                                                                        body, outcome):
+    folder = tmp_path / "verdicts"
+    folder.mkdir()
+    monkeypatch.setenv(verdicts.DIR_ENV, str(folder))
+    monkeypatch.setenv(verdicts.SALT_ENV, "12345")
+    student = define(f"def scaled_sum(x, scale):\n    {body}\n")
+    checks.check_against_reference("scaled_sum", student)  # never raises in the kernel
+    results = _judge_channel(folder, salt=12345)
+    assert len(results) == 1 and outcome in results[0]
+
+
+def test_grader_detects_inputs_changed_in_the_kernel(fake_course, tmp_path, monkeypatch):
+    folder = tmp_path / "verdicts"
+    folder.mkdir()
+    monkeypatch.setenv(verdicts.DIR_ENV, str(folder))
+    student = define("def scaled_sum(x, scale):\n    r = scale * np.sum(x, axis=1)\n    return r, r.sum()\n")
+    checks.check_against_reference("scaled_sum", student)  # recorded with salt 0 (none set)
+    assert "inputs were changed" in _judge_channel(folder, salt=7)[0]
+
+
+def test_a_forged_record_file_is_a_record_error(tmp_path):
+    forged = tmp_path / "00000-1.npz"
+    forged.write_bytes(b"PK not really a zip")
+    with pytest.raises(verdicts.RecordError):
+        verdicts.read(forged)
+
+
+def test_run_and_companion_call_functions_defined_beside_the_checked_one():
+    namespace: dict = {}
+    exec("def forward(x):\n    return 2 * x, x\ndef backward(dout, cache):\n    return 2 * dout\n", namespace)
+    spec = specs.Spec("backward", cases=lambda rng: [specs.Case("one", (np.ones(3), np.ones(3)))],
+                      run=lambda fn, case: fn(case.args[1], specs.companion(fn, "forward")(case.args[0])[1]))
+    assert np.array_equal(spec.run(namespace["backward"], next(iter(spec.cases(None)))), 2 * np.ones(3))
+    del namespace["forward"]
+    with pytest.raises(AssertionError, match="checked together with forward"):
+        spec.run(namespace["backward"], next(iter(spec.cases(None))))
