@@ -83,6 +83,7 @@ def companion(fn: Callable, name: str) -> Callable:
 
 
 _REGISTRY: dict[str, Spec] = {}
+_IMPORTED = False
 
 
 def register(spec: Spec) -> Spec:
@@ -97,7 +98,9 @@ def register(spec: Spec) -> Spec:
 
 def _import_all() -> None:
     """Import every spec module of this package once, which registers their specs."""
-    if not _REGISTRY:
+    global _IMPORTED
+    if not _IMPORTED:
+        _IMPORTED = True
         for module in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{module.name}")
 

@@ -1,0 +1,119 @@
+"""Specs of a1 / 02_linear_classifier: SVM and softmax losses, the SGD loop and prediction."""
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.specs import Case, Spec, companion, register
+
+# --- the losses -------------------------------------------------------------------------------
+
+
+def _labels(rng, n, c):
+    return rng.integers(0, c, size=n).astype(np.int64)
+
+
+def _loss_cases(rng):
+    """Inputs shared by the four loss functions: (W, X, y, reg)."""
+    yield Case("typical", (0.5 * rng.normal(size=(6, 4)), rng.normal(size=(9, 6)), _labels(rng, 9, 4), 0.1))
+    yield Case("one example", (rng.normal(size=(5, 3)), rng.normal(size=(1, 5)), _labels(rng, 1, 3), 0.05))
+    yield Case("no regularisation, two classes",
+               (rng.normal(size=(3, 2)), rng.normal(size=(20, 3)), _labels(rng, 20, 2), 0.0))
+    # The correct class wins every example by far: only the regularisation term is left for the SVM.
+    X = rng.normal(size=(6, 4))
+    W = rng.normal(size=(4, 5))
+    yield Case("correct class wins by a wide margin", (100.0 * W, X, np.argmax(X @ W, axis=1).astype(np.int64), 1e-3))
+    yield Case("one feature, strong regularisation",
+               (rng.normal(size=(1, 3)), rng.normal(size=(7, 1)), _labels(rng, 7, 3), 10.0))
+
+
+def _stability_cases(rng):
+    """Scores shifted by +-1000 for every class (a constant feature times a constant row of W)."""
+    yield from _loss_cases(rng)
+    for shift in (1000.0, -1000.0):
+        X = np.hstack([rng.normal(size=(5, 4)), np.full((5, 1), 100.0)])
+        W = np.vstack([rng.normal(size=(4, 3)), np.full((1, 3), shift / 100.0)])
+        yield Case(f"all scores near {shift:+.0f}", (W, X, _labels(rng, 5, 3), 1e-4))
+
+
+_LOSS = dict(outputs=("loss", "dW"), rtol=1e-6, atol=1e-8)
+register(Spec("svm_loss_naive", cases=_loss_cases, **_LOSS))
+register(Spec("svm_loss_vectorized", cases=_loss_cases, vectorised=True, **_LOSS))
+register(Spec("softmax_loss_naive", cases=_stability_cases, **_LOSS))
+register(Spec("softmax_loss_vectorized", cases=_stability_cases, vectorised=True, **_LOSS))
+
+# --- training ---------------------------------------------------------------------------------
+
+
+def _blobs(rng, n, c, d, spread=0.6):
+    """A small separable-ish dataset: class centres on a sphere plus noise, with a bias column."""
+    centres = rng.normal(size=(c, d))
+    centres *= 2.0 / np.linalg.norm(centres, axis=1, keepdims=True)
+    y = np.arange(n) % c
+    rng.shuffle(y)
+    X = centres[y] + spread * rng.normal(size=(n, d))
+    return np.hstack([X, np.ones((n, 1))]), y.astype(np.int64)
+
+
+def _train_cases(rng):
+    yield Case("typical", _blobs(rng, 120, 3, 5),
+               dict(learning_rate=0.5, reg=1e-3, num_iters=60, batch_size=32, seed=0))
+    yield Case("four classes, another seed", _blobs(rng, 160, 4, 6),
+               dict(learning_rate=0.3, reg=1e-2, num_iters=80, batch_size=16, seed=7))
+    yield Case("batch larger than the dataset (sampling with replacement)", _blobs(rng, 30, 3, 4),
+               dict(learning_rate=0.5, reg=1e-3, num_iters=40, batch_size=64, seed=1))
+    yield Case("default num_iters and batch_size", _blobs(rng, 90, 3, 3), dict(learning_rate=0.5))
+
+
+def _run_training(fn, case):
+    X, y = case.args
+    loss_fn = companion(fn, "softmax_loss_vectorized")
+    returned = fn(X, y, loss_fn, **case.kwargs)
+    if type(returned) not in (tuple, list) or len(returned) != 2:
+        raise AssertionError("it must return two values, (W, loss_history).")
+    W, history = returned
+    W = np.asarray(W)
+    expected_shape = (X.shape[1], int(y.max()) + 1)
+    if W.shape != expected_shape or W.dtype.kind not in "f":
+        raise AssertionError(f"W has shape {W.shape} and dtype {W.dtype}; expected float {expected_shape}.")
+    try:
+        history = np.asarray(history, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise AssertionError("loss_history must be a list or array of numbers.") from None
+    accuracy = float(np.mean(np.argmax(X @ W, axis=1) == y))
+    return history, accuracy
+
+
+def _judge_training(got, expected, case):
+    history, accuracy = got
+    ref_history, ref_accuracy = expected
+    if history.shape != ref_history.shape:
+        raise AssertionError(f"loss_history has {history.size} entries; expected one per iteration, "
+                             f"{ref_history.size}.")
+    if not np.all(np.isfinite(history)):
+        raise AssertionError("loss_history holds NaN or infinite values.")
+    start, end = history[0], history[-10:].mean()
+    ref_start, ref_end = ref_history[0], ref_history[-10:].mean()
+    if abs(start - ref_start) > 0.25 * ref_start:
+        raise AssertionError("the first loss is far from what small random initial weights give "
+                             "(about log(C)); initialise W = 0.001 * rng.standard_normal((D, C)).")
+    if not end <= ref_end + 0.5 * (ref_start - ref_end):
+        raise AssertionError("the loss did not go down as much as it should; check the update "
+                             "W -= learning_rate * dW and the minibatch sampling.")
+    if accuracy < ref_accuracy - 0.05:
+        raise AssertionError(f"the trained weights reach a training accuracy of {accuracy:.2f}, clearly lower "
+                             "than a correct training loop reaches on this data.")
+
+
+register(Spec("train_linear_classifier", cases=_train_cases, run=_run_training, judge=_judge_training))
+
+# --- prediction -------------------------------------------------------------------------------
+
+
+def _predict_cases(rng):
+    yield Case("typical", (rng.normal(size=(5, 4)), rng.normal(size=(8, 5))))
+    yield Case("one example", (rng.normal(size=(3, 6)), rng.normal(size=(1, 3))))
+    yield Case("one class", (rng.normal(size=(4, 1)), rng.normal(size=(6, 4))))
+    yield Case("many examples, ten classes", (rng.normal(size=(7, 10)), rng.normal(size=(200, 7))))
+
+
+register(Spec("predict_linear", cases=_predict_cases, outputs=("labels",), exact=True))

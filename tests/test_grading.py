@@ -1,0 +1,101 @@
+"""End-to-end grading of a toy class: sandboxed kernels, verdicts judged outside, gradebook, hostile code.
+
+Each student is one notebook of the toy course (tests/toy_course.py): one graded function worth 2
+points, checked by a hidden check, and a written answer worth 1 point graded by a person.
+"""
+from __future__ import annotations
+
+import nbformat
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from autograder import batch, release
+from toy_course import make_repo, student_notebook
+
+pytestmark = pytest.mark.slow
+
+CORRECT = "return np.sum(x, axis=1)"
+HOSTILE = {
+    # name: (answer body or None, edit of the notebook, expected auto score, words expected in the reason)
+    "correct": (CORRECT, None, 2, ""),
+    "untouched": (None, None, 0, "NotImplementedError"),
+    "wrong": ("return np.sum(x, axis=0)", None, 0, "has shape"),
+    "loops": ("return np.array([sum(r) for r in x])", None, 0, "vectorised"),
+    "liar": ("class Liar:\n        def __eq__(self, other):\n            return True\n"
+             "        def __getitem__(self, index):\n            return 1\n    return Liar()", None, 0, "returned a Liar"),
+    "raises": ("raise RuntimeError('boom')", None, 0, "RuntimeError: boom"),
+    "infinite": ("while True:\n        pass", None, 0, "CellTimeout"),
+    "exits": ("import os\n    os._exit(3)", None, 0, "kernel died"),
+    "patches_check": (CORRECT + "\nimport autograder.checks\nautograder.checks.check_against_reference = "
+                      "lambda *a, **k: None", None, 0, "recorded nothing"),
+    "patches_numpy": ("if x.shape == (2, 2):\n        return np.ones(2)\n    return np.zeros(len(x))\n"
+                      "import numpy\nnumpy.allclose = lambda *a, **k: True\n"
+                      "numpy.testing.assert_allclose = lambda *a, **k: None", None, 0, "differs from the reference"),
+    "reads_secrets": ("import glob, os, autograder\n    repo = os.path.dirname(os.path.dirname(autograder.__file__))\n"
+                      "    found = glob.glob(repo + '/solutions/*') + glob.glob('/tmp/**/gradebook.db', recursive=True)\n"
+                      "    found += list(filter(lambda k: 'SOLUTION' in k or k == 'COURSE_ROOT', os.environ))\n"
+                      "    assert not found, found\n    return np.sum(x, axis=1)", None, 2, ""),
+    "network": ("import socket\n    try:\n        socket.create_connection(('1.1.1.1', 80), timeout=2)\n"
+                "        return None\n    except OSError:\n        return np.sum(x, axis=1)", None, 2, ""),
+    "deletes_tests": (CORRECT, lambda nb: nb.cells.__setitem__(slice(None), [
+        c for c in nb.cells if "tests" not in c.metadata.get("nbgrader", {}).get("grade_id", "")]), 2, "restored"),
+    "edits_tests": (CORRECT, lambda nb: [c.update(source="pass") for c in nb.cells
+                                         if c.metadata.get("nbgrader", {}).get("grade_id") == "toy_row_sums_tests"],
+                    2, "edited"),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("repo")
+    make_repo(root)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(release, "course_repo", lambda: root)
+    patch.setenv("COURSE_ROOT", str(root / "course_root"))
+    release.release("toy")
+    submissions = root / "submitted"
+    for student, (body, edit, _, _) in HOSTILE.items():
+        folder = submissions / student / "toy"
+        folder.mkdir(parents=True)
+        nbformat.write(student_notebook(root / "assignments" / "toy" / "01_toy.ipynb", body, edit),
+                       folder / "01_toy.ipynb")
+    (submissions / "missing" / "toy").mkdir(parents=True)
+    corrupt = submissions / "corrupt" / "toy"
+    corrupt.mkdir(parents=True)
+    (corrupt / "01_toy.ipynb").write_text("{ this is not json")
+    results = batch.grade("toy", submissions, jobs=2, cell_timeout=5, notebook_timeout=60, progress=False)
+    yield root, {result.student: result for result in results}
+    patch.undo()
+
+
+@pytest.mark.parametrize("student", sorted(HOSTILE))
+def test_each_student_gets_the_expected_score_and_reason(graded, student):
+    _, results = graded
+    notebook = results[student].notebooks[0]
+    auto = [cell for cell in notebook.cells if not cell.manual]
+    assert notebook.auto_score == HOSTILE[student][2], (notebook, auto)
+    reason = " ".join([notebook.reason, *notebook.notes, *(cell.message for cell in auto)]).lower()
+    assert HOSTILE[student][3].lower() in reason
+
+
+def test_missing_and_corrupt_notebooks_have_no_score_and_a_reason(graded):
+    _, results = graded
+    missing, corrupt = results["missing"].notebooks[0], results["corrupt"].notebooks[0]
+    assert missing.status == "missing" and missing.auto_score is None and "not submitted" in missing.reason
+    assert corrupt.status == "unreadable" and corrupt.auto_score is None and "not a readable notebook" in corrupt.reason
+
+
+def test_scores_are_in_nbgraders_gradebook(graded):
+    from nbgrader.api import Gradebook
+
+    root, _ = graded
+    with Gradebook(f"sqlite:///{root / 'course_root' / 'gradebook.db'}") as gradebook:
+        grade = gradebook.find_grade("toy_row_sums_tests", "01_toy", "toy", "correct")
+        assert grade.auto_score == 2
+        assert gradebook.find_grade("toy_row_sums_tests", "01_toy", "toy", "liar").auto_score == 0
+        written = gradebook.find_grade("toy_written", "01_toy", "toy", "correct")
+        assert written.auto_score is None and written.needs_manual_grade
