@@ -75,6 +75,50 @@ def _cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from autograder import batch
+
+    submissions = Path(args.submissions) if args.submissions else batch.course_root() / "submitted"
+    try:
+        results = batch.grade(args.assignment, submissions, jobs=args.jobs, student=args.student, unsafe=args.unsafe,
+                              cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout)
+    except batch.GradingSetupError as error:
+        raise UserError(str(error)) from error
+    print(batch.summary_table(results))
+    print(f"\nGradebook: {batch.course_root() / 'gradebook.db'} (written answers: `nbgrader formgrader`)")
+    return 0
+
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    from autograder import batch, reports
+
+    target = Path(args.output) if args.output else batch.course_root() / "feedback"
+    written = reports.feedback(batch.course_root(), args.assignment, target)
+    if not written:
+        raise UserError(f"Nothing graded for {args.assignment} yet under {batch.course_root()}; run `course grade` first.")
+    print(f"wrote feedback for {len(written)} students under {target}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from autograder import batch, reports
+
+    rows = reports.export_csv(batch.course_root(), args.assignment, Path(args.csv))
+    if not rows:
+        raise UserError(f"Nothing graded for {args.assignment} yet under {batch.course_root()}; run `course grade` first.")
+    print(f"wrote {rows} rows to {args.csv}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from autograder import student_check
+
+    try:
+        return student_check.check(Path(args.path))
+    except student_check.CheckError as error:
+        raise UserError(str(error)) from error
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``course`` command."""
     parser = argparse.ArgumentParser(prog="course", description=__doc__,
@@ -119,6 +163,45 @@ def build_parser() -> argparse.ArgumentParser:
     release_parser.add_argument("--check", action="store_true",
                                 help="compare with the committed release instead of writing it")
     release_parser.set_defaults(handler=_cmd_release)
+
+    grade_parser = commands.add_parser(
+        "grade", help="autograde every submission of an assignment in parallel",
+        description="Autograde the submissions of ASSIGNMENT in sandboxed kernels, in parallel, into nbgrader's "
+                    "gradebook under the course root ($COURSE_ROOT or course_root/). Submissions are "
+                    "DIR/<student>/<assignment>/*.ipynb (nbgrader's layout) or an LMS folder or .zip of "
+                    "<student>_<notebook>.ipynb files. Grading one student again replaces their grades.")
+    grade_parser.add_argument("assignment", help="the assignment (a folder of solutions/, e.g. a1)")
+    grade_parser.add_argument("--submissions", help="folder or .zip of submissions (default: <course root>/submitted)")
+    grade_parser.add_argument("--jobs", type=int, default=None, help="parallel workers (default: all cores)")
+    grade_parser.add_argument("--student", help="grade only this student")
+    grade_parser.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120)")
+    grade_parser.add_argument("--notebook-timeout", type=float, default=600, help="seconds per notebook (default 600)")
+    grade_parser.add_argument("--unsafe", action="store_true",
+                              help="grade WITHOUT the sandbox (only for code you trust)")
+    grade_parser.set_defaults(handler=_cmd_grade)
+
+    feedback_parser = commands.add_parser(
+        "feedback", help="write per-student HTML feedback",
+        description="Write <output>/<student>/<assignment>/feedback.html from the last grading: the student's "
+                    "cells, the score of every graded cell and the reasons; never the hidden tests.")
+    feedback_parser.add_argument("assignment", help="the assignment graded with `course grade`")
+    feedback_parser.add_argument("--output", help="folder (default: <course root>/feedback)")
+    feedback_parser.set_defaults(handler=_cmd_feedback)
+
+    export_parser = commands.add_parser(
+        "export", help="export grades as CSV",
+        description="One row per student with per-notebook scores, total and the reasons for any missing score. "
+                    "A notebook that was not graded is left empty, never 0.")
+    export_parser.add_argument("assignment", help="the assignment graded with `course grade`")
+    export_parser.add_argument("--csv", required=True, help="the CSV file to write")
+    export_parser.set_defaults(handler=_cmd_export)
+
+    check_parser = commands.add_parser(
+        "check", help="students: run your notebook(s) with the visible tests",
+        description="Run a notebook (or every notebook of a folder) in a fresh kernel as the grader would, with "
+                    "the visible tests only, and print which tests pass. Exit status 1 when one fails.")
+    check_parser.add_argument("path", help="a notebook or a folder of notebooks")
+    check_parser.set_defaults(handler=_cmd_check)
     return parser
 
 

@@ -99,3 +99,50 @@ def test_scores_are_in_nbgraders_gradebook(graded):
         assert gradebook.find_grade("toy_row_sums_tests", "01_toy", "toy", "liar").auto_score == 0
         written = gradebook.find_grade("toy_written", "01_toy", "toy", "correct")
         assert written.auto_score is None and written.needs_manual_grade
+
+
+def test_feedback_shows_scores_and_reasons_but_never_hidden_tests(graded, tmp_path):
+    from autograder import reports
+
+    root, _ = graded
+    pages = {p.parent.parent.name: p.read_text() for p in reports.feedback(root / "course_root", "toy", tmp_path)}
+    assert "returned a Liar" in pages["liar"] and "0 / 2" in pages["liar"]
+    assert "2 / 2" in pages["correct"] and "awaiting a person" in pages["correct"]
+    assert "not submitted" in pages["missing"]
+    for page in pages.values():
+        assert "check_against_reference('toy_row_sums'" not in page and "BEGIN HIDDEN" not in page
+
+
+def test_export_leaves_ungraded_notebooks_empty_with_a_reason(graded, tmp_path):
+    import csv
+
+    from autograder import reports
+
+    root, _ = graded
+    target = tmp_path / "grades.csv"
+    reports.export_csv(root / "course_root", "toy", target)
+    rows = {row["student"]: row for row in csv.DictReader(target.open())}
+    assert rows["correct"]["01_toy"] == "2" and "not graded yet" in rows["correct"]["reason"]
+    assert rows["missing"]["01_toy"] == "" and "not submitted" in rows["missing"]["reason"]
+    assert rows["corrupt"]["01_toy"] == "" and "not a readable notebook" in rows["corrupt"]["reason"]
+    assert rows["untouched"]["01_toy"] == "0" and rows["correct"]["max"] == "3"
+
+
+def test_cli_reports_setup_errors_clearly(graded, tmp_path, capsys):
+    from autograder import cli
+
+    assert cli.main(["grade", "toy", "--submissions", str(tmp_path / "nowhere")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert cli.main(["grade", "no_such_assignment", "--submissions", str(tmp_path)]) == 1
+    assert "Unknown assignment" in capsys.readouterr().err
+
+
+def test_student_check_passes_a_correct_notebook_and_fails_a_stub(graded, tmp_path, capsys):
+    from autograder import student_check
+
+    root, _ = graded
+    correct = root / "submitted" / "correct" / "toy" / "01_toy.ipynb"
+    assert student_check.check(correct) == 0
+    assert "pass  toy_row_sums_visible" in capsys.readouterr().out
+    assert student_check.check(root / "assignments" / "toy" / "01_toy.ipynb") == 1
+    assert "FAIL  toy_row_sums_visible: NotImplementedError" in capsys.readouterr().out
