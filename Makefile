@@ -16,6 +16,9 @@ JOBS ?= 2
 # nbgrader runs `alembic` and Jupyter finds kernels through PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND ?= Agg
+# One BLAS thread per process: tests and grading run several processes on few cores.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: demo test venv bench clean help
 
@@ -37,6 +40,11 @@ $(STAMP): pyproject.toml
 	        else echo "PyTorch not installed (no local wheel); oracle tests will be skipped. Use WITH_TORCH=1 to install it."; fi; \
 	        rm -rf $(VENV)/.torch-probe ;; \
 	esac
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing bubblewrap (the grading sandbox)"; \
+	    (apt-get install -y -q bubblewrap >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null)); \
+	  else echo "NOTE: grading needs bubblewrap for its sandbox: sudo apt-get install bubblewrap (or dnf install bubblewrap)"; fi; }
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -1,11 +1,16 @@
 """``course demo``: an offline end-to-end run on the embedded dataset.
 
-Generates (or loads from the cache) the embedded synthetic dataset, executes the demo notebook
-shipped in ``autograder/notebooks/`` in a fresh kernel, and writes the executed notebook and an
-HTML copy into the output folder.
+1. Generates (or loads from the cache) the embedded synthetic dataset and executes the smoke
+   notebook shipped in ``autograder/notebooks/`` (dataset, preprocessing, gradient check, fast
+   layers), writing it and an HTML copy into the output folder.
+2. In a course root inside the output folder, makes a small class of synthetic a1 submissions
+   (a correct one, the untouched release, a partly correct one, one that raises, one that loops
+   forever), grades them in parallel in sandboxed kernels, writes the feedback and the CSV, and
+   prints the score table.
 """
 from __future__ import annotations
 
+import shutil
 import time
 from importlib import resources
 from pathlib import Path
@@ -56,6 +61,78 @@ def run(output: Path) -> int:
     html, _ = HTMLExporter().from_notebook_node(notebook)
     html_path = executed_path.with_suffix(".html")
     html_path.write_text(html, encoding="utf-8")
-    print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
     print(f"  executed notebook: {executed_path}\n  HTML to open in a browser: {html_path}")
+    status = grade_class(output)
+    print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
+    return status
+
+
+def _with_answers(notebook: nbformat.NotebookNode, release: nbformat.NotebookNode, keep) -> nbformat.NotebookNode:
+    """The release notebook with the solution's answer cells copied in where ``keep(index)`` is true."""
+    from autograder import assemble
+
+    answers = {assemble.grade_id(c): c.source for c in notebook.cells if assemble.is_answer(c)}
+    student = nbformat.from_dict(release)
+    number = 0
+    for cell in student.cells:
+        identity = assemble.grade_id(cell)
+        if identity in answers and cell.cell_type == "code":
+            if keep(number, identity):
+                cell.source = answers[identity]
+            number += 1
+    return student
+
+
+def make_class(submitted: Path, assignment: str = "a1") -> list[str]:
+    """Write the demo's synthetic submissions of ``assignment``; return the student ids."""
+    from autograder import release as release_module
+
+    repo = release_module.course_repo()
+    students = {
+        "ada_correct": lambda n, i: True,
+        "ben_untouched": lambda n, i: False,
+        "cy_partial": lambda n, i: n % 2 == 0,
+        "dee_raises": lambda n, i: True,
+        "eve_loops": lambda n, i: True,
+    }
+    for student, keep in students.items():
+        folder = submitted / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        for source_path in sorted((repo / "solutions" / assignment).glob("*.ipynb")):
+            source = nbformat.read(source_path, as_version=4)
+            released = nbformat.read(repo / "assignments" / assignment / source_path.name, as_version=4)
+            notebook = _with_answers(source, released, keep)
+            answer_cells = [c for c in notebook.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+            if student == "dee_raises" and answer_cells:
+                answer_cells[0].source += "\nraise RuntimeError('a bug at the top level of my answer cell')"
+            if student == "eve_loops" and source_path.name.startswith("01") and answer_cells:
+                answer_cells[-1].source += "\nwhile True:  # an accidental infinite loop\n    pass"
+            nbformat.write(notebook, folder / source_path.name)
+    return list(students)
+
+
+def grade_class(output: Path) -> int:
+    """Grade the synthetic class in ``output/course_root``; print the table and where the files are."""
+    import os
+
+    from autograder import batch, reports
+
+    root = (output / "course_root").resolve()
+    if root.exists():
+        shutil.rmtree(root)
+    os.environ["COURSE_ROOT"] = str(root)
+    submitted = root / "submitted"
+    print(f"\nGrading a synthetic class of a1 submissions (sandboxed, in parallel) in {root} ...")
+    make_class(submitted)
+    try:
+        results = batch.grade("a1", submitted, cell_timeout=60, notebook_timeout=300)
+    except batch.GradingSetupError as error:
+        print(f"The grading demo could not run: {error}")
+        return 1
+    print(batch.summary_table(results))
+    pages = reports.feedback(root, "a1", root / "feedback")
+    csv_path = output / "a1_grades.csv"
+    reports.export_csv(root, "a1", csv_path)
+    print(f"\n  gradebook (nbgrader formgrader): {root / 'gradebook.db'}\n  feedback: {len(pages)} pages under "
+          f"{root / 'feedback'}\n  grades CSV: {csv_path}")
     return 0
