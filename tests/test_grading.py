@@ -41,6 +41,9 @@ HOSTILE = {
                       "    assert not found, found\n    return np.sum(x, axis=1)", None, 2, ""),
     "network": ("import socket\n    try:\n        socket.create_connection(('1.1.1.1', 80), timeout=2)\n"
                 "        return None\n    except OSError:\n        return np.sum(x, axis=1)", None, 2, ""),
+    "memory_bomb": ("hog = bytearray(8 * 2**30)\n    return np.sum(x, axis=1)", None, 0, "MemoryError"),
+    "fork_bomb": ("import os\n    while True:\n        os.fork()", None, 0, ""),
+    "floods_output": (CORRECT + "\nprint('x' * 100_000_000)", None, 2, ""),
     "deletes_tests": (CORRECT, lambda nb: nb.cells.__setitem__(slice(None), [
         c for c in nb.cells if "tests" not in c.metadata.get("nbgrader", {}).get("grade_id", "")]), 2, "restored"),
     "edits_tests": (CORRECT, lambda nb: [c.update(source="pass") for c in nb.cells
