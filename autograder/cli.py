@@ -59,7 +59,11 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from autograder import demo
 
-    return demo.run(Path(args.output))
+    students = args.students.split(",") if args.students else None
+    unknown = set(students or ()) - set(demo.DEMO_STUDENTS)
+    if unknown:
+        raise UserError(f"Unknown demo students {sorted(unknown)}; choose from {', '.join(demo.DEMO_STUDENTS)}.")
+    return demo.run(Path(args.output), students)
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
@@ -149,9 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo_parser = commands.add_parser(
         "demo", help="run the end-to-end demo offline",
-        description="Generate the embedded dataset and execute the demo notebook, writing the executed "
-                    "notebook and an HTML copy to the output folder.")
+        description="Generate the embedded dataset, execute the smoke notebook (written with an HTML copy to "
+                    "the output folder), then grade a synthetic class of a1 submissions in sandboxed kernels and "
+                    "print the score table, the feedback folder and the grades CSV.")
     demo_parser.add_argument("--output", default="demo_out", help="output folder (default: demo_out)")
+    demo_parser.add_argument("--students", default=None,
+                             help="comma-separated subset of the synthetic class (default: all five)")
     demo_parser.set_defaults(handler=_cmd_demo)
 
     release_parser = commands.add_parser(

@@ -37,7 +37,7 @@ def _execute(notebook: nbformat.NotebookNode, workdir: Path) -> None:
         client.execute()
 
 
-def run(output: Path) -> int:
+def run(output: Path, students: list[str] | None = None) -> int:
     """Run the demo, writing into ``output``; return the exit status (0 on success)."""
     output.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -62,7 +62,7 @@ def run(output: Path) -> int:
     html_path = executed_path.with_suffix(".html")
     html_path.write_text(html, encoding="utf-8")
     print(f"  executed notebook: {executed_path}\n  HTML to open in a browser: {html_path}")
-    status = grade_class(output)
+    status = grade_class(output, students)
     print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
     return status
 
@@ -83,8 +83,11 @@ def _with_answers(notebook: nbformat.NotebookNode, release: nbformat.NotebookNod
     return student
 
 
-def make_class(submitted: Path, assignment: str = "a1") -> list[str]:
-    """Write the demo's synthetic submissions of ``assignment``; return the student ids."""
+DEMO_STUDENTS = ("ada_correct", "ben_untouched", "cy_partial", "dee_raises", "eve_loops")
+
+
+def make_class(submitted: Path, assignment: str = "a1", only: list[str] | None = None) -> list[str]:
+    """Write the demo's synthetic submissions of ``assignment`` (all, or ``only`` these); return the ids."""
     from autograder import release as release_module
 
     repo = release_module.course_repo()
@@ -95,6 +98,7 @@ def make_class(submitted: Path, assignment: str = "a1") -> list[str]:
         "dee_raises": lambda n, i: True,
         "eve_loops": lambda n, i: True,
     }
+    students = {name: keep for name, keep in students.items() if not only or name in only}
     for student, keep in students.items():
         folder = submitted / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
@@ -111,7 +115,7 @@ def make_class(submitted: Path, assignment: str = "a1") -> list[str]:
     return list(students)
 
 
-def grade_class(output: Path) -> int:
+def grade_class(output: Path, students: list[str] | None = None) -> int:
     """Grade the synthetic class in ``output/course_root``; print the table and where the files are."""
     import os
 
@@ -123,7 +127,7 @@ def grade_class(output: Path) -> int:
     os.environ["COURSE_ROOT"] = str(root)
     submitted = root / "submitted"
     print(f"\nGrading a synthetic class of a1 submissions (sandboxed, in parallel) in {root} ...")
-    make_class(submitted)
+    make_class(submitted, only=students)
     try:
         results = batch.grade("a1", submitted, cell_timeout=60, notebook_timeout=300)
     except batch.GradingSetupError as error:

@@ -89,7 +89,7 @@ def _text(cell: dict) -> str:
 
 def _secret_lines(source_notebook: Path) -> set[str]:
     """Lines of solution regions, hidden tests and model answers that appear nowhere else in the source."""
-    secret, public = set(), set()
+    secret, public = set(), []
     for cell in _cells(source_notebook):
         text = _text(cell)
         marks = cell.get("metadata", {}).get("nbgrader", {})
@@ -99,8 +99,10 @@ def _secret_lines(source_notebook: Path) -> set[str]:
         regions = [match.group(2) for match in _REGION.finditer(text)]
         for region in regions:
             secret |= {line.strip() for line in region.splitlines()}
-        public |= {line.strip() for line in _REGION.sub("", text).splitlines()}
-    return {line for line in secret - public if len(line) >= MIN_LEAK_LINE}
+        public.append(_REGION.sub("", text))
+    # A line that the public part of the source also shows (say, a formula in a docstring) is no secret.
+    shown = "\n".join(public)
+    return {line for line in secret if len(line) >= MIN_LEAK_LINE and line not in shown}
 
 
 def find_leaks(release_folder: Path, source_folder: Path) -> list[str]:

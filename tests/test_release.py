@@ -14,6 +14,10 @@ ROOT = release.course_repo()
 ASSIGNMENTS = release.assignment_names()
 
 
+def test_both_assignments_exist():
+    assert ASSIGNMENTS == ["a1", "a2"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_committed_release_equals_a_fresh_generation(assignment):

@@ -1,0 +1,104 @@
+"""Time `course grade` against plain sequential `nbgrader autograde` on the same class, in one run.
+
+Builds N synthetic submissions of an assignment (default 50 of a1: correct, partly correct and
+untouched ones in turn, as `course demo` makes them), then grades them three ways in separate course
+roots and prints the wall-clock times and ratios:
+
+1. `nbgrader autograde` (sequential, no sandbox): the baseline;
+2. `course grade --jobs J` (parallel, sandboxed);
+3. `course grade --jobs J --unsafe` (parallel, no sandbox), to measure what the sandbox costs.
+
+It also prints the per-notebook overhead of `course grade` beyond kernel execution (total worker
+time minus the time the notebooks spent executing, per notebook).
+
+Goals (issues #6 and #7): `course grade --jobs 2` >= 1.8x faster than nbgrader on 2 cores; the
+sandbox costs <= 20% of throughput.
+
+Usage::
+
+    .venv/bin/python bench/grading.py [--students 50] [--jobs 2] [--assignment a1] [--skip-nbgrader]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from autograder import batch, demo, release  # noqa: E402
+
+STYLES = ("ada_correct", "cy_partial", "ben_untouched")
+
+
+def make_submissions(target: Path, assignment: str, count: int) -> None:
+    """Write ``count`` students into ``target`` by copying the demo's styles round-robin."""
+    with tempfile.TemporaryDirectory() as scratch:
+        demo.make_class(Path(scratch), assignment)
+        for number in range(count):
+            style = STYLES[number % len(STYLES)]
+            shutil.copytree(Path(scratch) / style / assignment, target / f"s{number:03d}_{style}" / assignment)
+
+
+def time_nbgrader(root: Path, assignment: str) -> float:
+    env = dict(os.environ, COURSE_ROOT=str(root), COURSE_QUICK="1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force",
+                             "--log-level=ERROR"], cwd=release.course_repo(), env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        print(result.stdout[-2000:], result.stderr[-2000:])
+        raise SystemExit("nbgrader autograde failed")
+    return elapsed
+
+
+def time_course(root: Path, submitted: Path, assignment: str, jobs: int, unsafe: bool) -> tuple[float, float, int]:
+    os.environ["COURSE_ROOT"] = str(root)
+    start = time.perf_counter()
+    results = batch.grade(assignment, submitted, jobs=jobs, unsafe=unsafe, progress=False)
+    elapsed = time.perf_counter() - start
+    executing = sum(nb.seconds for r in results for nb in r.notebooks)
+    notebooks = sum(len(r.notebooks) for r in results)
+    return elapsed, executing, notebooks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=50, help="class size (default 50)")
+    parser.add_argument("--jobs", type=int, default=2, help="course grade workers (default 2)")
+    parser.add_argument("--assignment", default="a1", help="assignment (default a1)")
+    parser.add_argument("--skip-nbgrader", action="store_true", help="only time course grade")
+    args = parser.parse_args(argv)
+    os.environ["COURSE_QUICK"] = "1"
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
+        base = Path(scratch)
+        submitted = base / "class"
+        make_submissions(submitted, args.assignment, args.students)
+        print(f"{args.students} submissions of {args.assignment}; {os.cpu_count()} CPUs")
+        times = {}
+        if not args.skip_nbgrader:
+            nb_root = base / "nbgrader"
+            shutil.copytree(submitted, nb_root / "submitted")
+            times["nbgrader"] = time_nbgrader(nb_root, args.assignment)
+            print(f"nbgrader autograde (sequential):     {times['nbgrader']:8.1f} s")
+        for label, unsafe in (("sandboxed", False), ("unsafe", True)):
+            elapsed, executing, notebooks = time_course(base / label, submitted, args.assignment, args.jobs, unsafe)
+            times[label] = elapsed
+            overhead = (elapsed * args.jobs - executing) / notebooks
+            print(f"course grade --jobs {args.jobs} ({label:9s}):  {elapsed:8.1f} s   "
+                  f"({elapsed / args.students:.1f} s per submission; overhead beyond execution "
+                  f"{overhead:.2f} s per notebook)")
+        if "nbgrader" in times:
+            print(f"\nspeed-up over nbgrader: {times['nbgrader'] / times['sandboxed']:.2f}x sandboxed "
+                  f"(goal >= 1.8x), {times['nbgrader'] / times['unsafe']:.2f}x unsafe")
+        print(f"sandbox cost: {100 * (times['sandboxed'] / times['unsafe'] - 1):+.1f}% of wall time (goal <= 20%)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

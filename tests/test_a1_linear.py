@@ -1,0 +1,242 @@
+"""Specs of a1 / 02_linear_classifier: references pass, plausible mistakes fail, gradients are right."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder import checks, references
+from course_utils.gradient_check import numeric_gradient, relative_error
+
+NAMES = ["svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive", "softmax_loss_vectorized",
+         "train_linear_classifier", "predict_linear"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_passes_its_own_spec(name):
+    checks.check_against_reference(name, references.reference(name))
+
+
+# --- plausible wrong implementations (defined with def so that their source can be read) ----------
+
+
+def svm_counts_correct_class(W, X, y, reg):
+    n = X.shape[0]
+    scores = X @ W
+    margins = np.maximum(0.0, scores - scores[np.arange(n), y][:, None] + 1.0)  # correct class kept: +1 each
+    coeff = (margins > 0).astype(float)
+    coeff[np.arange(n), y] -= coeff.sum(axis=1)
+    return float(margins.sum() / n + reg * np.sum(W * W)), X.T @ coeff / n + 2 * reg * W
+
+
+def svm_forgets_the_mean(W, X, y, reg):
+    n = X.shape[0]
+    scores = X @ W
+    margins = np.maximum(0.0, scores - scores[np.arange(n), y][:, None] + 1.0)
+    margins[np.arange(n), y] = 0.0
+    coeff = (margins > 0).astype(float)
+    coeff[np.arange(n), y] = -coeff.sum(axis=1)
+    return float(margins.sum() + reg * np.sum(W * W)), X.T @ coeff + 2 * reg * W
+
+
+def svm_with_a_loop(W, X, y, reg):
+    loss, dW = 0.0, np.zeros(W.shape)
+    for i in range(X.shape[0]):
+        scores = X[i] @ W
+        margins = np.maximum(0.0, scores - scores[y[i]] + 1.0)
+        margins[y[i]] = 0.0
+        loss += margins.sum()
+        active = (margins > 0).astype(float)
+        active[y[i]] = -active.sum()
+        dW += np.outer(X[i], active)
+    n = X.shape[0]
+    return float(loss / n + reg * np.sum(W * W)), dW / n + 2 * reg * W
+
+
+def softmax_without_reg_gradient(W, X, y, reg):
+    n = X.shape[0]
+    shifted = X @ W - (X @ W).max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    loss = -np.log(probs[np.arange(n), y]).mean() + reg * np.sum(W * W)
+    probs[np.arange(n), y] -= 1.0
+    return float(loss), X.T @ probs / n
+
+
+def softmax_without_max_shift(W, X, y, reg):
+    n = X.shape[0]
+    exp = np.exp(X @ W)
+    probs = exp / exp.sum(axis=1, keepdims=True)
+    loss = -np.log(probs[np.arange(n), y]).mean() + reg * np.sum(W * W)
+    probs[np.arange(n), y] -= 1.0
+    return float(loss), X.T @ probs / n + 2 * reg * W
+
+
+def softmax_with_a_loop(W, X, y, reg):
+    n = X.shape[0]
+    shifted = X @ W - (X @ W).max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    loss = -sum(np.log(probs[i, y[i]]) for i in range(n)) / n + reg * np.sum(W * W)
+    probs[np.arange(n), y] -= 1.0
+    return float(loss), X.T @ probs / n + 2 * reg * W
+
+
+@pytest.mark.parametrize("name, wrong, message", [
+    ("svm_loss_naive", svm_counts_correct_class, "loss differs"),
+    ("svm_loss_vectorized", svm_counts_correct_class, "loss differs"),
+    ("svm_loss_naive", svm_forgets_the_mean, "differs"),
+    ("svm_loss_vectorized", svm_with_a_loop, "for loop"),
+    ("softmax_loss_naive", softmax_without_reg_gradient, "dW differs"),
+    ("softmax_loss_vectorized", softmax_without_reg_gradient, "dW differs"),
+    ("softmax_loss_naive", softmax_without_max_shift, "non-finite values"),
+    ("softmax_loss_vectorized", softmax_with_a_loop, "generator expression"),
+])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_wrong_losses_fail(name, wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_against_reference(name, wrong)
+
+
+def test_loop_version_is_correct_but_rejected_where_vectorised():
+    checks.check_against_reference("svm_loss_naive", svm_with_a_loop)
+    with pytest.raises(AssertionError, match="must be fully vectorised"):
+        checks.check_against_reference("softmax_loss_vectorized", references.reference("softmax_loss_naive"))
+
+
+# --- training and prediction -------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_reference_softmax(monkeypatch):
+    """Wrong training loops below find softmax_loss_vectorized beside them, as in a notebook."""
+    monkeypatch.setitem(globals(), "softmax_loss_vectorized", references.reference("softmax_loss_vectorized"))
+
+
+def train_without_replacement(X, y, loss_fn, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, seed=0):
+    rng = np.random.default_rng(seed)
+    W = 0.001 * rng.standard_normal((X.shape[1], int(y.max()) + 1))
+    history = []
+    for _ in range(num_iters):
+        batch = rng.choice(X.shape[0], size=batch_size, replace=False)
+        loss, dW = loss_fn(W, X[batch], y[batch], reg)
+        history.append(loss)
+        W -= learning_rate * dW
+    return W, history
+
+
+def train_without_update(X, y, loss_fn, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, seed=0):
+    rng = np.random.default_rng(seed)
+    W = 0.001 * rng.standard_normal((X.shape[1], int(y.max()) + 1))
+    history = []
+    for _ in range(num_iters):
+        batch = rng.choice(X.shape[0], size=batch_size)
+        loss, dW = loss_fn(W, X[batch], y[batch], reg)
+        history.append(loss)
+        W + learning_rate * dW  # forgot the assignment (and the sign)
+    return W, history
+
+
+def train_uphill(X, y, loss_fn, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, seed=0):
+    rng = np.random.default_rng(seed)
+    W = 0.001 * rng.standard_normal((X.shape[1], int(y.max()) + 1))
+    history = []
+    for _ in range(num_iters):
+        batch = rng.choice(X.shape[0], size=batch_size)
+        loss, dW = loss_fn(W, X[batch], y[batch], reg)
+        history.append(loss)
+        W = W + learning_rate * dW
+    return W, history
+
+
+def train_other_sampling(X, y, loss_fn, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, seed=0):
+    """A correct loop that draws its minibatches differently: it must still pass."""
+    rng = np.random.default_rng(seed + 12345)
+    W = np.zeros((X.shape[1], int(y.max()) + 1))
+    history = []
+    for _ in range(num_iters):
+        batch = rng.integers(0, X.shape[0], size=batch_size)
+        loss, dW = loss_fn(W, X[batch], y[batch], reg)
+        history.append(loss)
+        W = W - learning_rate * dW
+    return W, np.array(history)
+
+
+def train_half_the_iterations(X, y, loss_fn, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, seed=0):
+    return train_other_sampling(X, y, loss_fn, learning_rate, reg, num_iters // 2, batch_size, seed)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (train_without_replacement, "raised ValueError"),
+    (train_without_update, "did not go down"),
+    (train_uphill, "did not go down|NaN"),
+    (train_half_the_iterations, "one per iteration"),
+])
+def test_wrong_training_loops_fail(with_reference_softmax, wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_against_reference("train_linear_classifier", wrong)
+
+
+def test_a_different_sampling_order_still_passes(with_reference_softmax):
+    checks.check_against_reference("train_linear_classifier", train_other_sampling)
+
+
+def test_training_needs_softmax_beside_it():
+    namespace = {"np": np}
+    exec("def train_linear_classifier(X, y, loss_fn, **kw):\n    return None\n", namespace)
+    with pytest.raises(AssertionError, match="softmax_loss_vectorized, which is not defined"):
+        checks.check_against_reference("train_linear_classifier", namespace["train_linear_classifier"])
+
+
+def predict_argmin(W, X):
+    return np.argmin(X @ W, axis=1)
+
+
+def predict_transposed(W, X):
+    return np.argmax(X @ W, axis=0)
+
+
+@pytest.mark.parametrize("wrong", [predict_argmin, predict_transposed])
+def test_wrong_predictions_fail(wrong):
+    with pytest.raises(AssertionError, match="labels"):
+        checks.check_against_reference("predict_linear", wrong)
+
+
+# --- oracle: the reference gradients agree with numeric gradients ---------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES[:4])
+@pytest.mark.parametrize("reg", [0.0, 0.3])
+def test_reference_gradient_matches_numeric_gradient(name, reg):
+    rng = np.random.default_rng(7)
+    W, X, y = rng.normal(size=(5, 4)), rng.normal(size=(12, 5)), rng.integers(0, 4, 12)
+    loss_fn = references.reference(name)
+    loss, dW = loss_fn(W, X, y, reg)
+    assert isinstance(loss, float) and dW.shape == W.shape and dW.dtype == np.float64
+    numeric = numeric_gradient(lambda W_: loss_fn(W_, X, y, reg)[0], W)
+    assert relative_error(dW, numeric) < 1e-7
+
+
+def test_reference_losses_match_hand_values():
+    svm = references.reference("svm_loss_vectorized")
+    softmax = references.reference("softmax_loss_vectorized")
+    X, y = np.eye(3), np.zeros(3, dtype=np.int64)
+    for scores, svm_loss, softmax_loss in [([10, -2, 3], 0.0, np.log1p(np.exp(-12) + np.exp(-7))),
+                                          ([10, 9, 9], 0.0, np.log1p(2 * np.exp(-1))),
+                                          ([0, 0, 0], 2.0, np.log(3))]:
+        W = np.tile(np.array(scores, dtype=float), (3, 1))  # every row of X @ W equals scores
+        assert np.isclose(svm(W, X, y, 0.0)[0], svm_loss)
+        assert np.isclose(softmax(W, X, y, 0.0)[0], softmax_loss, rtol=1e-10)
+
+
+def softmax_shift_then_log_probs(W, X, y, reg):
+    """The usual stable version (shift by the max, then -log of the probabilities): must pass."""
+    n = X.shape[0]
+    scores = X @ W
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probs = exp / exp.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(probs[np.arange(n), y])) + reg * np.sum(W * W)
+    probs[np.arange(n), y] -= 1.0
+    return float(loss), X.T.dot(probs) / n + 2 * reg * W
+
+
+@pytest.mark.parametrize("name", ["softmax_loss_naive", "softmax_loss_vectorized"])
+def test_the_usual_stable_softmax_passes(name):
+    checks.check_against_reference(name, softmax_shift_then_log_probs)
