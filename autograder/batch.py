@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -154,7 +155,9 @@ def record(result: grading.SubmissionResult, root: Path) -> None:
     """Write one student's scores into nbgrader's gradebook (manual scores already given are kept)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook, warnings.catch_warnings():
+        # nbgrader's add_submission triggers SQLAlchemy autoflush warnings that are harmless here.
+        warnings.simplefilter("ignore")
         gradebook.update_or_create_student(result.student)
         try:
             gradebook.find_submission(result.assignment, result.student)

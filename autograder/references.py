@@ -52,10 +52,13 @@ def _answer_cell_names(notebook: Path) -> list[str]:
     return names
 
 
-@functools.lru_cache(maxsize=None)
 def index(folder: Path | None = None) -> dict[str, Path]:
     """Map every name defined in an answer cell to the solution notebook that defines it."""
-    folder = folder or solutions_dir()
+    return _index(folder or solutions_dir())
+
+
+@functools.lru_cache(maxsize=None)
+def _index(folder: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for notebook in sorted(folder.glob("*/*.ipynb")):
         for name in _answer_cell_names(notebook):

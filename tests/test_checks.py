@@ -31,7 +31,7 @@ def fake_course(tmp_path, monkeypatch):
         "grade": False, "grade_id": "scaled_sum", "locked": False, "schema_version": 3, "solution": True}})
     nbformat.write(new_notebook(cells=[new_code_cell("x = 1"), answer]), folder / "01_fake.ipynb")
     monkeypatch.setenv(references.SOLUTIONS_ENV, str(tmp_path / "solutions"))
-    references.index.cache_clear()
+    references._index.cache_clear()
     references._load.cache_clear()
 
     def cases(rng):
@@ -41,7 +41,7 @@ def fake_course(tmp_path, monkeypatch):
     spec = specs.Spec("scaled_sum", cases=cases, outputs=("rows", "total"), vectorised=True)
     monkeypatch.setitem(specs._REGISTRY, "scaled_sum", spec)
     yield spec
-    references.index.cache_clear()
+    references._index.cache_clear()
     references._load.cache_clear()
 
 
