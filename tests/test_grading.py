@@ -5,6 +5,8 @@ points, checked by a hidden check, and a written answer worth 1 point graded by 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import os
 import sys
@@ -44,6 +46,23 @@ HOSTILE = {
     "memory_bomb": ("hog = bytearray(8 * 2**30)\n    return np.sum(x, axis=1)", None, 0, "MemoryError"),
     "fork_bomb": ("import os\n    while True:\n        os.fork()", None, 0, ""),
     "floods_output": (CORRECT + "\nprint('x' * 100_000_000)", None, 2, ""),
+    "segfault": ("import ctypes\n    ctypes.string_at(0)", None, 0, "kernel died"),
+    "games_history": ("graded = 'check_against_reference' in ''.join(get_ipython().user_ns['In'])\n"
+                      "    return np.zeros(len(x)) if graded and x.shape != (2, 2) else np.sum(x, axis=1)",
+                      None, 0, "differs"),
+    "writes_outside": (CORRECT + "\nimport os, autograder\nrepo = os.path.dirname(os.path.dirname(autograder.__file__))\n"
+                       "for target in (repo + '/pwned', '/etc/pwned', '/usr/pwned', '/work/pwned'):\n"
+                       "    try:\n        open(target, 'w').write('x')\n    except OSError:\n        pass",
+                       None, 2, ""),
+    "wrong_kernel": (CORRECT, lambda nb: nb.metadata.update(kernelspec={"name": "julia-1.9", "display_name": "J",
+                                                                         "language": "julia"}), 2, "julia"),
+    "huge_notebook": (CORRECT, lambda nb: nb.cells.append(nbformat.v4.new_markdown_cell("x" * 5_000_000)), 2, ""),
+    "duplicates_tests": (CORRECT, lambda nb: nb.cells.append(nbformat.from_dict(
+        dict(next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "toy_row_sums_tests"),
+             id="dup"))), 2, "more than once"),
+    "reorders_tests": (CORRECT, lambda nb: nb.cells.insert(0, nb.cells.pop(next(
+        i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "toy_row_sums_tests"))),
+        2, "moved"),
     "deletes_tests": (CORRECT, lambda nb: nb.cells.__setitem__(slice(None), [
         c for c in nb.cells if "tests" not in c.metadata.get("nbgrader", {}).get("grade_id", "")]), 2, "restored"),
     "edits_tests": (CORRECT, lambda nb: [c.update(source="pass") for c in nb.cells
@@ -66,6 +85,10 @@ def graded(tmp_path_factory):
         folder.mkdir(parents=True)
         nbformat.write(student_notebook(root / "assignments" / "toy" / "01_toy.ipynb", body, edit),
                        folder / "01_toy.ipynb")
+    renamed = submissions / "renamed" / "toy"
+    renamed.mkdir(parents=True)
+    nbformat.write(student_notebook(root / "assignments" / "toy" / "01_toy.ipynb", CORRECT), renamed / "01_toy (1).ipynb")
+    nbformat.write(nbformat.v4.new_notebook(), renamed / "scratch.ipynb")
     (submissions / "missing" / "toy").mkdir(parents=True)
     corrupt = submissions / "corrupt" / "toy"
     corrupt.mkdir(parents=True)
@@ -83,6 +106,23 @@ def test_each_student_gets_the_expected_score_and_reason(graded, student):
     assert notebook.auto_score == HOSTILE[student][2], (notebook, auto)
     reason = " ".join([notebook.reason, *notebook.notes, *(cell.message for cell in auto)]).lower()
     assert HOSTILE[student][3].lower() in reason
+
+
+def test_a_renamed_notebook_is_graded_and_an_extra_one_is_reported(graded):
+    _, results = graded
+    notebook = results["renamed"].notebooks[0]
+    assert notebook.auto_score == 2
+    assert any("renamed" in note for note in notebook.notes)
+    assert any("scratch.ipynb is not a notebook of this assignment" in note for note in notebook.notes)
+
+
+def test_nothing_was_written_outside_the_sandbox(graded):
+    root, _ = graded
+    import autograder
+
+    checkout = Path(autograder.__file__).resolve().parent.parent
+    for path in (checkout / "pwned", root / "pwned", Path("/etc/pwned"), Path("/usr/pwned")):
+        assert not path.exists(), path
 
 
 def test_missing_and_corrupt_notebooks_have_no_score_and_a_reason(graded):
