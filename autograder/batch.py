@@ -189,6 +189,9 @@ def _kernel_env() -> tuple[dict[str, str], tuple[Path, ...]]:
     if name == "synthetic":
         data.load_synthetic()  # generate the cache once, before the sandboxes (read-only there) need it
     data_dir = data.default_data_dir()
+    for cached in data_dir.glob("*.npz"):  # kernels run as another user; older caches may be private
+        if cached.stat().st_uid == os.getuid():
+            cached.chmod(0o644)
     env = {"COURSE_QUICK": "1", "COURSE_DATASET": name, "COURSE_DATA_DIR": str(data_dir)}
     readonly = (Path(autograder.__file__).parent, Path(course_utils.__file__).parent, data_dir)
     return env, readonly

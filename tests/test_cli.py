@@ -1,6 +1,7 @@
 """Tests of the ``course`` command line."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,8 +64,8 @@ def test_download_failure_is_reported_without_traceback(monkeypatch, capsys, tmp
 @pytest.mark.slow
 def test_demo_runs_offline_end_to_end(tmp_path):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    # The untouched student alone keeps this test short; `make demo` grades the whole class.
-    result = subprocess.run(COURSE + ["demo", "--output", str(tmp_path / "out"), "--students", "ben_untouched"],
+    # Two students keep this test short; `make demo` grades the whole class.
+    result = subprocess.run(COURSE + ["demo", "--output", str(tmp_path / "out"), "--students", "ada_correct,ben_untouched"],
                             capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     executed = nbformat.read(tmp_path / "out" / "smoke.ipynb", as_version=4)
@@ -76,3 +77,8 @@ def test_demo_runs_offline_end_to_end(tmp_path):
     csv_text = (tmp_path / "out" / "a1_grades.csv").read_text()
     assert csv_text.startswith("student,01_features,02_linear_classifier,03_two_layer_net,total")
     assert (tmp_path / "out" / "course_root" / "feedback" / "ben_untouched" / "a1" / "feedback.html").exists()
+    # The reference solutions, graded in the sandbox, earn every automatic point.
+    correct = json.loads((tmp_path / "out" / "course_root" / "autograded" / "ada_correct" / "a1" / "results.json").read_text())
+    lost = [(nb["name"], cell["grade_id"], cell["message"]) for nb in correct["notebooks"] for cell in nb["cells"]
+            if not cell["manual"] and cell["score"] != cell["points"]]
+    assert not lost
