@@ -19,6 +19,8 @@ c.CourseDirectory.submitted_directory = str(course_root / "submitted")
 c.CourseDirectory.autograded_directory = str(course_root / "autograded")
 c.CourseDirectory.feedback_directory = str(course_root / "feedback")
 c.CourseDirectory.db_url = f"sqlite:///{course_root / 'gradebook.db'}"
+# Spec files (`<notebook>.specs.py`, beside each solution notebook) never go into a release.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.specs.py"]
 
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\n"

@@ -8,13 +8,14 @@ where they were, after the source cell they followed. Nothing of a student's not
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.S)
+from autograder import cells
+from autograder.cells import grade_id
+
 MISSING_ANSWER = 'raise NotImplementedError("This answer cell was missing from the submission.")'
 
 
@@ -24,27 +25,6 @@ class Assembled:
 
     notebook: nbformat.NotebookNode
     notes: list[str] = field(default_factory=list)
-
-
-def grade_id(cell: dict) -> str | None:
-    """The nbgrader id of a cell, or None for a plain cell."""
-    marks = cell.get("metadata", {}).get("nbgrader", {})
-    value = marks.get("grade_id") if isinstance(marks, dict) else None
-    return value if isinstance(value, str) else None
-
-
-def is_answer(cell: dict) -> bool:
-    """Whether a source cell is one the student writes (code or written answer)."""
-    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
-
-
-def released_text(source: str) -> str:
-    """What the student saw of a test cell: the source without its hidden tests."""
-    return _HIDDEN.sub("", source)
-
-
-def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()) == " ".join(b.split())
 
 
 def assemble(source: nbformat.NotebookNode, student: nbformat.NotebookNode) -> Assembled:
@@ -74,8 +54,7 @@ def assemble(source: nbformat.NotebookNode, student: nbformat.NotebookNode) -> A
             after.setdefault(current, []).append(cell)
 
     def plain(cell: dict) -> nbformat.NotebookNode:
-        text = cell.get("source", "")
-        text = "".join(text) if isinstance(text, list) else str(text)
+        text = cells.source(cell)
         if cell.get("cell_type") == "code":
             return new_code_cell(text)
         return new_markdown_cell(text)
@@ -94,17 +73,15 @@ def assemble(source: nbformat.NotebookNode, student: nbformat.NotebookNode) -> A
         mine = first.get(identity)
         graded = nbformat.from_dict(dict(cell))
         graded.metadata = nbformat.from_dict(dict(cell.metadata))
-        if is_answer(cell):
+        if cells.is_answer(cell):
             if mine is None:
                 result.notes.append(f"the answer cell {identity!r} was missing and counts as unanswered")
                 graded.source = MISSING_ANSWER if cell.cell_type == "code" else "(missing)"
             else:
-                text = mine.get("source", "")
-                graded.source = "".join(text) if isinstance(text, list) else str(text)
+                graded.source = cells.source(mine)
         elif mine is None:
             result.notes.append(f"the test cell {identity!r} was deleted; it was restored and graded")
-        elif not _same("".join(mine.get("source", "")) if isinstance(mine.get("source"), list)
-                       else str(mine.get("source", "")), released_text(cell.source)):
+        elif not cells.same_text(cells.source(mine), cells.released_text(cell.source)):
             result.notes.append(f"the locked cell {identity!r} was edited; the original was restored and graded")
         if graded.cell_type == "code":
             graded.outputs, graded.execution_count = [], None

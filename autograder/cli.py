@@ -1,12 +1,21 @@
 """The ``course`` command.
 
+Instructors, inside a course folder (or with --course DIR, or COURSE_DIR set):
+    course init DIR          make a new course folder with an example assignment
+    course release           validate an assignment and generate its student notebooks
+    course grade             autograde every submission, sandboxed and in parallel
+    course feedback          write one HTML feedback page per student
+    course export            write the grades as CSV
+    course demo              run the end-to-end demo offline on the embedded dataset
+Students:
+    course check             run your notebook(s) with the visible tests, as the grader would
+Data:
     course data generate     make and cache the embedded synthetic dataset (offline)
     course data download     fetch CIFAR-10 (needs internet)
     course data info         which dataset the notebooks will load, and from where
-    course demo              run the end-to-end demo offline
-    course release           generate the student notebooks from solutions/ (instructors)
 
-Run ``course COMMAND --help`` for the options of each command. Grading commands join as they land.
+The course is the folder given by --course, else $COURSE_DIR, else the nearest folder upward from
+here that holds nbgrader_config.py. Run ``course COMMAND --help`` for the options of each command.
 """
 from __future__ import annotations
 
@@ -16,11 +25,20 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from autograder.course import Course, CourseError
 from course_utils import data
 
 
 class UserError(Exception):
     """An error of the user's setup; printed as a message without a traceback."""
+
+
+def _course(args: argparse.Namespace) -> Course:
+    """The course of this command: --course, else $COURSE_DIR, else the nearest folder upward."""
+    try:
+        return Course.locate(getattr(args, "course", None))
+    except CourseError as error:
+        raise UserError(str(error)) from error
 
 
 def _cmd_data_generate(args: argparse.Namespace) -> int:
@@ -56,6 +74,19 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from autograder import scaffold
+
+    try:
+        written = scaffold.init(Path(args.folder))
+    except CourseError as error:
+        raise UserError(str(error)) from error
+    root = Path(args.folder).expanduser().resolve()
+    print(f"made a course in {root} ({len(written)} files). Next:\n  cd {root}\n"
+          f"  course release {scaffold.EXAMPLE_ASSIGNMENT}\n  course check assignments/{scaffold.EXAMPLE_ASSIGNMENT}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from autograder import demo
 
@@ -63,16 +94,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     unknown = set(students or ()) - set(demo.DEMO_STUDENTS)
     if unknown:
         raise UserError(f"Unknown demo students {sorted(unknown)}; choose from {', '.join(demo.DEMO_STUDENTS)}.")
-    return demo.run(Path(args.output), students)
+    return demo.run(_course(args), Path(args.output), students, args.assignment)
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
     from autograder import release
 
+    course = _course(args)
+    names = course.assignments() if args.assignment == "all" else [args.assignment]
+    if not names:
+        raise UserError(f"{course.source} holds no assignment yet (a folder of notebooks).")
     try:
-        names = release.assignment_names() if args.assignment == "all" else [args.assignment]
         for name in names:
-            for line in release.release(name, check=args.check):
+            for line in release.release(course, name, check=args.check):
                 print(line)
     except release.ReleaseError as error:
         raise UserError(str(error)) from error
@@ -82,34 +116,42 @@ def _cmd_release(args: argparse.Namespace) -> int:
 def _cmd_grade(args: argparse.Namespace) -> int:
     from autograder import batch
 
-    submissions = Path(args.submissions) if args.submissions else batch.course_root() / "submitted"
+    course = _course(args)
+    submissions = Path(args.submissions) if args.submissions else None
     try:
-        results = batch.grade(args.assignment, submissions, jobs=args.jobs, student=args.student, unsafe=args.unsafe,
-                              cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout)
+        results = batch.grade(course, args.assignment, submissions, jobs=args.jobs, student=args.student,
+                              unsafe=args.unsafe, cell_timeout=args.cell_timeout,
+                              notebook_timeout=args.notebook_timeout)
     except batch.GradingSetupError as error:
         raise UserError(str(error)) from error
     print(batch.summary_table(results))
-    print(f"\nGradebook: {batch.course_root() / 'gradebook.db'} (written answers: `nbgrader formgrader`)")
+    print(f"\nGradebook: {course.gradebook_url} (written answers: `nbgrader formgrader`)")
     return 0
 
 
-def _cmd_feedback(args: argparse.Namespace) -> int:
-    from autograder import batch, reports
+def _nothing_graded(course: Course, assignment: str) -> UserError:
+    return UserError(f"Nothing graded for {assignment} yet in {course.autograded}; run `course grade {assignment}` first.")
 
-    target = Path(args.output) if args.output else batch.course_root() / "feedback"
-    written = reports.feedback(batch.course_root(), args.assignment, target)
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    from autograder import reports
+
+    course = _course(args)
+    target = Path(args.output) if args.output else course.feedback
+    written = reports.feedback(course, args.assignment, target)
     if not written:
-        raise UserError(f"Nothing graded for {args.assignment} yet under {batch.course_root()}; run `course grade` first.")
+        raise _nothing_graded(course, args.assignment)
     print(f"wrote feedback for {len(written)} students under {target}")
     return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from autograder import batch, reports
+    from autograder import reports
 
-    rows = reports.export_csv(batch.course_root(), args.assignment, Path(args.csv))
+    course = _course(args)
+    rows = reports.export_csv(course, args.assignment, Path(args.csv))
     if not rows:
-        raise UserError(f"Nothing graded for {args.assignment} yet under {batch.course_root()}; run `course grade` first.")
+        raise _nothing_graded(course, args.assignment)
     print(f"wrote {rows} rows to {args.csv}")
     return 0
 
@@ -127,7 +169,23 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``course`` command."""
     parser = argparse.ArgumentParser(prog="course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", metavar="DIR", default=None,
+                        help="the course folder (default: $COURSE_DIR, else the nearest folder upward with "
+                             "nbgrader_config.py)")
+    # The same option after the command name; SUPPRESS keeps it from hiding one given before it.
+    course_option = argparse.ArgumentParser(add_help=False)
+    course_option.add_argument("--course", metavar="DIR", default=argparse.SUPPRESS,
+                               help="the course folder (default: $COURSE_DIR, else the nearest folder upward "
+                                    "with nbgrader_config.py)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    init_parser = commands.add_parser(
+        "init", help="make a new course folder",
+        description="Make a new course in DIR (new or empty): nbgrader configuration, one example assignment "
+                    "with one graded function (answer, visible test, hidden check and its spec) and an "
+                    "instructor README. `course release example` and `course grade example` work on it at once.")
+    init_parser.add_argument("folder", metavar="DIR", help="the folder to make the course in")
+    init_parser.set_defaults(handler=_cmd_init)
 
     data_parser = commands.add_parser("data", help="get or inspect the datasets",
                                       description="Get or inspect the course datasets.")
@@ -152,33 +210,37 @@ def build_parser() -> argparse.ArgumentParser:
     data_parser.set_defaults(handler=lambda _args: data_parser.print_help() or 2)
 
     demo_parser = commands.add_parser(
-        "demo", help="run the end-to-end demo offline",
+        "demo", help="run the end-to-end demo offline", parents=[course_option],
         description="Generate the embedded dataset, execute the smoke notebook (written with an HTML copy to "
-                    "the output folder), then grade a synthetic class of a1 submissions in sandboxed kernels and "
-                    "print the score table, the feedback folder and the grades CSV.")
+                    "the output folder), then grade a synthetic class of submissions of the course's first "
+                    "assignment in sandboxed kernels and print the score table, the feedback folder and the "
+                    "grades CSV.")
+    demo_parser.add_argument("--assignment", default=None, help="the assignment to grade (default: the first)")
     demo_parser.add_argument("--output", default="demo_out", help="output folder (default: demo_out)")
     demo_parser.add_argument("--students", default=None,
                              help="comma-separated subset of the synthetic class (default: all five)")
     demo_parser.set_defaults(handler=_cmd_demo)
 
     release_parser = commands.add_parser(
-        "release", help="generate the student notebooks from solutions/",
-        description="Generate assignments/<assignment> from solutions/<assignment> with nbgrader, clear outputs "
-                    "and verify that no solution or hidden test leaks into it. With --check, write nothing and "
-                    "fail if the committed release differs from a fresh generation.")
-    release_parser.add_argument("assignment", help="an assignment folder of solutions/ (a1, a2) or 'all'")
+        "release", help="validate an assignment and generate its student notebooks", parents=[course_option],
+        description="Validate the assignment (every hidden check has a spec and a reference, every spec is used, "
+                    "every graded cell has points; problems are listed as notebook:cell), then generate its "
+                    "release from the source folder with nbgrader, clear outputs and verify that no solution, "
+                    "hidden test or spec leaks into it. Nothing is written when anything fails. With --check, "
+                    "write nothing and fail if the committed release differs from a fresh generation.")
+    release_parser.add_argument("assignment", help="an assignment (a folder of the source folder) or 'all'")
     release_parser.add_argument("--check", action="store_true",
                                 help="compare with the committed release instead of writing it")
     release_parser.set_defaults(handler=_cmd_release)
 
     grade_parser = commands.add_parser(
-        "grade", help="autograde every submission of an assignment in parallel",
-        description="Autograde the submissions of ASSIGNMENT in sandboxed kernels, in parallel, into nbgrader's "
-                    "gradebook under the course root ($COURSE_ROOT or course_root/). Submissions are "
+        "grade", help="autograde every submission of an assignment in parallel", parents=[course_option],
+        description="Autograde the submissions of ASSIGNMENT in sandboxed kernels, in parallel, into the "
+                    "course's nbgrader gradebook. Submissions are "
                     "DIR/<student>/<assignment>/*.ipynb (nbgrader's layout) or an LMS folder or .zip of "
                     "<student>_<notebook>.ipynb files. Grading one student again replaces their grades.")
-    grade_parser.add_argument("assignment", help="the assignment (a folder of solutions/, e.g. a1)")
-    grade_parser.add_argument("--submissions", help="folder or .zip of submissions (default: <course root>/submitted)")
+    grade_parser.add_argument("assignment", help="the assignment (a folder of the source folder, e.g. a1)")
+    grade_parser.add_argument("--submissions", help="folder or .zip of submissions (default: the course's submitted folder)")
     grade_parser.add_argument("--jobs", type=int, default=None, help="parallel workers (default: all cores)")
     grade_parser.add_argument("--student", help="grade only this student")
     grade_parser.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120)")
@@ -188,15 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade_parser.set_defaults(handler=_cmd_grade)
 
     feedback_parser = commands.add_parser(
-        "feedback", help="write per-student HTML feedback",
+        "feedback", help="write per-student HTML feedback", parents=[course_option],
         description="Write <output>/<student>/<assignment>/feedback.html from the last grading: the student's "
                     "cells, the score of every graded cell and the reasons; never the hidden tests.")
     feedback_parser.add_argument("assignment", help="the assignment graded with `course grade`")
-    feedback_parser.add_argument("--output", help="folder (default: <course root>/feedback)")
+    feedback_parser.add_argument("--output", help="folder (default: the course's feedback folder)")
     feedback_parser.set_defaults(handler=_cmd_feedback)
 
     export_parser = commands.add_parser(
-        "export", help="export grades as CSV",
+        "export", help="export grades as CSV", parents=[course_option],
         description="One row per student with per-notebook scores, total and the reasons for any missing score. "
                     "A notebook that was not graded is left empty, never 0.")
     export_parser.add_argument("assignment", help="the assignment graded with `course grade`")

@@ -3,7 +3,8 @@
 1. Generates (or loads from the cache) the embedded synthetic dataset and executes the smoke
    notebook shipped in ``autograder/notebooks/`` (dataset, preprocessing, gradient check, fast
    layers), writing it and an HTML copy into the output folder.
-2. In a course root inside the output folder, makes a small class of synthetic a1 submissions
+2. In a course root inside the output folder, makes a small class of synthetic submissions of the
+   course's first assignment (or the one named)
    (a correct one, the untouched release, a partly correct one, one that raises, one that loops
    forever), grades them in parallel in sandboxed kernels, writes the feedback and the CSV, and
    prints the score table.
@@ -20,6 +21,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from tqdm.auto import tqdm
 
+from autograder.course import Course, CourseError
 from course_utils import data
 
 DEMO_NOTEBOOK = "smoke.ipynb"
@@ -37,8 +39,12 @@ def _execute(notebook: nbformat.NotebookNode, workdir: Path) -> None:
         client.execute()
 
 
-def run(output: Path, students: list[str] | None = None) -> int:
-    """Run the demo, writing into ``output``; return the exit status (0 on success)."""
+def run(course: Course, output: Path, students: list[str] | None = None, assignment: str | None = None) -> int:
+    """Run the demo on ``course`` (its first assignment unless named), writing into ``output``.
+
+    Returns:
+        The exit status: 0 on success.
+    """
     output.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     print(f"Embedded dataset: loading or generating it in {data.default_data_dir()} ...")
@@ -62,20 +68,20 @@ def run(output: Path, students: list[str] | None = None) -> int:
     html_path = executed_path.with_suffix(".html")
     html_path.write_text(html, encoding="utf-8")
     print(f"  executed notebook: {executed_path}\n  HTML to open in a browser: {html_path}")
-    status = grade_class(output, students)
+    status = grade_class(course, output, students, assignment)
     print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
     return status
 
 
 def _with_answers(notebook: nbformat.NotebookNode, release: nbformat.NotebookNode, keep) -> nbformat.NotebookNode:
     """The release notebook with the solution's answer cells copied in where ``keep(index)`` is true."""
-    from autograder import assemble
+    from autograder import cells
 
-    answers = {assemble.grade_id(c): c.source for c in notebook.cells if assemble.is_answer(c)}
+    answers = {cells.grade_id(c): c.source for c in notebook.cells if cells.is_answer(c)}
     student = nbformat.from_dict(release)
     number = 0
     for cell in student.cells:
-        identity = assemble.grade_id(cell)
+        identity = cells.grade_id(cell)
         if identity in answers and cell.cell_type == "code":
             if keep(number, identity):
                 cell.source = answers[identity]
@@ -95,11 +101,10 @@ def _inject(source: str, statement: str) -> str:
     return source + "\n" + statement
 
 
-def make_class(submitted: Path, assignment: str = "a1", only: list[str] | None = None) -> list[str]:
+def make_class(course: Course, submitted: Path, assignment: str, only: list[str] | None = None) -> list[str]:
     """Write the demo's synthetic submissions of ``assignment`` (all, or ``only`` these); return the ids."""
-    from autograder import release as release_module
+    from autograder import cells
 
-    repo = release_module.course_repo()
     students = {
         "ada_correct": lambda n, i: True,
         "ben_untouched": lambda n, i: False,
@@ -111,43 +116,43 @@ def make_class(submitted: Path, assignment: str = "a1", only: list[str] | None =
     for student, keep in students.items():
         folder = submitted / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
-        for source_path in sorted((repo / "solutions" / assignment).glob("*.ipynb")):
+        for number, source_path in enumerate(course.assignment(assignment).notebooks()):
             source = nbformat.read(source_path, as_version=4)
-            released = nbformat.read(repo / "assignments" / assignment / source_path.name, as_version=4)
+            released = nbformat.read(course.release / assignment / source_path.name, as_version=4)
             notebook = _with_answers(source, released, keep)
-            answer_cells = [c for c in notebook.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+            answer_cells = [c for c in notebook.cells if c.cell_type == "code" and cells.is_answer(c)]
             if student == "dee_raises" and answer_cells:  # the first function raises when called
                 answer_cells[0].source = _inject(answer_cells[0].source, "raise RuntimeError('unfinished idea')")
-            if student == "eve_loops":  # one function never returns
-                for cell in answer_cells:
-                    if cell.metadata.nbgrader.get("grade_id") == "hog_feature_length":
-                        cell.source = _inject(cell.source, "while True:  # forgot to advance\n        pass")
+            if student == "eve_loops" and answer_cells and number == 0:  # one function never returns
+                middle = answer_cells[len(answer_cells) // 2]
+                middle.source = _inject(middle.source, "while True:  # forgot to advance\n        pass")
             nbformat.write(notebook, folder / source_path.name)
     return list(students)
 
 
-def grade_class(output: Path, students: list[str] | None = None) -> int:
+def grade_class(course: Course, output: Path, students: list[str] | None = None, assignment: str | None = None) -> int:
     """Grade the synthetic class in ``output/course_root``; print the table and where the files are."""
-    import os
-
     from autograder import batch, reports
 
     root = (output / "course_root").resolve()
     if root.exists():
         shutil.rmtree(root)
-    os.environ["COURSE_ROOT"] = str(root)
-    submitted = root / "submitted"
-    print(f"\nGrading a synthetic class of a1 submissions (sandboxed, in parallel) in {root} ...")
-    make_class(submitted, only=students)
+    demo_course = course.with_work_folder(root)
+    assignment = assignment or (course.assignments() or [""])[0]
+    print(f"\nGrading a synthetic class of {assignment} submissions (sandboxed, in parallel) in {root} ...")
     try:
-        results = batch.grade("a1", submitted, cell_timeout=30, notebook_timeout=300)
+        make_class(demo_course, demo_course.submitted, assignment, only=students)
+        results = batch.grade(demo_course, assignment, cell_timeout=30, notebook_timeout=300)
+    except CourseError as error:
+        print(f"The grading demo could not run: {error}")
+        return 1
     except batch.GradingSetupError as error:
         print(f"The grading demo could not run: {error}")
         return 1
     print(batch.summary_table(results))
-    pages = reports.feedback(root, "a1", root / "feedback")
-    csv_path = output / "a1_grades.csv"
-    reports.export_csv(root, "a1", csv_path)
-    print(f"\n  gradebook (nbgrader formgrader): {root / 'gradebook.db'}\n  feedback: {len(pages)} pages under "
-          f"{root / 'feedback'}\n  grades CSV: {csv_path}")
+    pages = reports.feedback(demo_course, assignment, demo_course.feedback)
+    csv_path = output / f"{assignment}_grades.csv"
+    reports.export_csv(demo_course, assignment, csv_path)
+    print(f"\n  gradebook (nbgrader formgrader): {demo_course.gradebook}\n  feedback: {len(pages)} pages under "
+          f"{demo_course.feedback}\n  grades CSV: {csv_path}")
     return 0

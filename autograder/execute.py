@@ -22,7 +22,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from autograder import sandbox, verdicts
+from autograder import record, sandbox
 
 MAX_OUTPUT_CHARS_PER_CELL = 20_000
 MAX_OUTPUT_CHARS_PER_NOTEBOOK = 500_000
@@ -142,7 +142,7 @@ def run_notebook(notebook: nbformat.NotebookNode, workdir: Path, box: Path, reco
     env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin", "HOME": str(workdir),
            "LANG": "C.UTF-8", "MPLCONFIGDIR": "/tmp/matplotlib" if settings.sandboxed else str(workdir / ".mpl"),
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONDONTWRITEBYTECODE": "1", verdicts.DIR_ENV: str(channel), **settings.kernel_env}
+           "PYTHONDONTWRITEBYTECODE": "1", record.DIR_ENV: str(channel), **settings.kernel_env}
     client = NotebookClient(notebook, km=manager, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True, startup_timeout=KERNEL_START_TIMEOUT_S,
                             error_on_timeout={"ename": "CellTimeout", "evalue": (

@@ -2,16 +2,17 @@
 
 ``grade_submission(task) -> SubmissionResult``: for every notebook of the assignment it assembles
 the notebook to grade (:mod:`autograder.assemble`), executes it in a sandboxed kernel
-(:mod:`autograder.execute`), judges the verdict records of the hidden checks against the
-reference solutions *in this process*, outside the kernel, and scores every graded cell. It writes
-the executed notebooks and ``results.json`` into the task's output folder. Only the coordinating
-process (:mod:`autograder.batch`) writes the gradebook.
+(:mod:`autograder.execute`), judges the records of the hidden checks against the reference
+solutions *in this process*, outside the kernel (:mod:`autograder.judge`), and scores every graded
+cell. It writes the executed notebooks and ``results.json`` into the task's output folder. Only the
+coordinating process (:mod:`autograder.batch`) writes the gradebook.
 """
 from __future__ import annotations
 
+import enum
+import functools
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -20,10 +21,18 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import assemble, execute, verdicts
+from autograder import assemble, cells, execute, judge, record
+from autograder.course import Assignment, CourseError
+from autograder.specs import SpecError
 
-_CHECK_CALL = re.compile(r"check_against_reference\(\s*['\"](\w+)['\"]")
-_HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+
+class NotebookStatus(str, enum.Enum):
+    """How far grading got with one notebook."""
+
+    GRADED = "graded"  # executed to the end
+    MISSING = "missing"  # not submitted: no score, with the reason
+    UNREADABLE = "unreadable"  # not a notebook: no score, with the reason
+    INCOMPLETE = "incomplete"  # execution stopped early (time, a dead kernel): scored for what ran
 
 
 @dataclass
@@ -42,7 +51,7 @@ class NotebookResult:
     """How one notebook of a submission was graded."""
 
     name: str
-    status: str  # graded | missing | unreadable | incomplete
+    status: NotebookStatus
     reason: str = ""
     cells: list[CellScore] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -51,9 +60,14 @@ class NotebookResult:
     @property
     def auto_score(self) -> float | None:
         """Sum of the autograded cells, or None when the notebook was not graded (missing, unreadable)."""
-        if self.status in ("missing", "unreadable"):
+        if self.status in (NotebookStatus.MISSING, NotebookStatus.UNREADABLE):
             return None
         return sum(cell.score or 0.0 for cell in self.cells if not cell.manual)
+
+    @property
+    def auto_points(self) -> float:
+        """The points the autograded cells are worth."""
+        return sum(cell.points for cell in self.cells if not cell.manual)
 
 
 @dataclass
@@ -65,12 +79,15 @@ class SubmissionResult:
     notebooks: list[NotebookResult] = field(default_factory=list)
 
     def to_json(self) -> str:
+        """The result as JSON (``results.json``)."""
         return json.dumps(asdict(self), indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> "SubmissionResult":
+        """Inverse of :meth:`to_json`."""
         raw = json.loads(text)
-        notebooks = [NotebookResult(**{**nb, "cells": [CellScore(**cell) for cell in nb["cells"]]})
+        notebooks = [NotebookResult(**{**nb, "status": NotebookStatus(nb["status"]),
+                                       "cells": [CellScore(**cell) for cell in nb["cells"]]})
                      for nb in raw["notebooks"]]
         return cls(raw["student"], raw["assignment"], notebooks)
 
@@ -81,7 +98,7 @@ class GradeTask:
 
     student: str
     assignment: str
-    source_dir: Path  # solutions/<assignment>
+    source_dir: Path  # the assignment's source folder: solution notebooks and spec files
     files: dict[str, Path | None]  # notebook name of the assignment -> the student's file or None
     support_files: tuple[Path, ...]  # other files of the submission folder, copied beside the notebooks
     output_dir: Path  # autograded/<student>/<assignment>
@@ -89,112 +106,109 @@ class GradeTask:
     salt: int
 
 
-def expected_checks(cell: nbformat.NotebookNode) -> list[str]:
-    """Names passed to check_against_reference in the hidden tests of a source cell."""
-    hidden = "".join(_HIDDEN_REGION.findall(cell.source))
-    return _CHECK_CALL.findall(hidden)
+@functools.lru_cache(maxsize=8)
+def _assignment(source_dir: Path) -> Assignment:
+    """The assignment of a source folder, kept per worker process so references load once."""
+    return Assignment.from_folder(source_dir)
 
 
-def _judge_records(paths: list[Path], salt: int) -> dict[str, list[str | None]]:
-    """Judge each record; map check name -> list of failure messages (None for a pass)."""
-    from autograder import checks  # the reference side: loads solutions, only in the grading process
-
-    outcomes: dict[str, list[str | None]] = {}
-    for path in paths:
+def _judge_cell(assignment: Assignment, grade_id: str, records: list[Path], salt: int) -> str | None:
+    """Judge the records a graded cell produced; return why it fails, or None when it passes."""
+    expected = assignment.specs.for_cell(grade_id)
+    received: dict[str, list[record.CheckRecord]] = {}
+    for path in records:
         try:
-            record, arrays = verdicts.read(path)
-            collected = checks.from_record(record, arrays)
-        except verdicts.RecordError as error:
-            outcomes.setdefault("?", []).append(f"an unreadable check record ({error})")
-            continue
-        try:
-            checks.judge(collected, salt)
-            outcomes.setdefault(collected.name, []).append(None)
-        except AssertionError as error:
-            outcomes.setdefault(collected.name, []).append(str(error))
-        except Exception as error:  # an output the reference comparison cannot handle
-            outcomes.setdefault(collected.name, []).append(f"{collected.name}: the output could not be compared "
-                                                         f"({type(error).__name__}: {error})")
-    return outcomes
+            found = record.read(path)
+        except record.RecordError as error:
+            return f"a check record could not be read ({error})"
+        received.setdefault(found.name, []).append(found)
+    for spec in expected:
+        if not received.get(spec.name):
+            return (f"the hidden check of {spec.name} recorded nothing: the check was skipped or "
+                    f"replaced inside the notebook")
+        for collected in received[spec.name]:
+            try:
+                failures = judge.failures_of(collected, spec, assignment.reference(spec.name), salt)
+            except (CourseError, SpecError) as error:  # the course's setup, not the student's code
+                return f"the grader could not judge {spec.name}: {error}"
+            except Exception as error:  # an output the reference comparison cannot handle
+                return f"{spec.name}: the output could not be compared ({type(error).__name__}: {error})"
+            if failures:
+                return failures[0]
+    return None
 
 
-def _score_cell(cell: nbformat.NotebookNode, run: execute.NotebookRun | None, index: int | None,
+def _score_cell(assignment: Assignment, cell: nbformat.NotebookNode, cell_run: execute.CellRun | None,
                 salt: int, stopped: str | None) -> CellScore:
-    marks = cell.metadata["nbgrader"]
-    points = float(marks.get("points", 0))
-    score = CellScore(marks["grade_id"], points, 0.0)
-    if cell.cell_type == "markdown" or marks.get("solution"):
+    score = CellScore(str(cells.grade_id(cell)), cells.points(cell), 0.0)
+    if cells.is_manual(cell):
         score.manual, score.score = True, None
         return score
-    cell_run = run.cells.get(index) if run and index is not None else None
     if cell_run is None:
         score.message = f"did not run: {stopped or 'an earlier problem stopped the notebook'}"
         return score
     if cell_run.error:
         score.message = cell_run.error
         return score
-    outcomes = _judge_records(cell_run.records, salt)
-    for name in expected_checks(cell):
-        results = outcomes.get(name)
-        if not results:
-            score.message = (f"the hidden check of {name} recorded nothing: the check was skipped or "
-                             f"replaced inside the notebook")
-            return score
-        failure = next((message for message in results if message), None)
-        if failure:
-            score.message = failure
-            return score
-    if "?" in outcomes:
-        score.message = outcomes["?"][0]
+    failure = _judge_cell(assignment, score.grade_id, cell_run.records, salt)
+    if failure:
+        score.message = failure
         return score
-    score.score = points
+    score.score = score.points
     return score
 
 
-def _grade_notebook(task: GradeTask, name: str, workdir: Path, scratch: Path) -> NotebookResult:
+def _unscored(graded_cells: list, status: NotebookStatus, name: str, reason: str) -> NotebookResult:
+    """A notebook that was not executed: every automatic cell 0 with the reason, written answers open."""
+    return NotebookResult(name, status, reason, [
+        CellScore(str(cells.grade_id(cell)), cells.points(cell), None if cells.is_manual(cell) else 0.0,
+                  manual=cells.is_manual(cell), message=reason) for cell in graded_cells])
+
+
+def _grade_notebook(task: GradeTask, assignment: Assignment, name: str, workdir: Path, scratch: Path,
+                    settings: execute.Settings) -> NotebookResult:
     source = nbformat.read(task.source_dir / name, as_version=4)
-    graded_cells = [cell for cell in source.cells if cell.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    graded_cells = [cell for cell in source.cells if cells.is_graded(cell)]
     path = task.files.get(name)
-    result = NotebookResult(name, "graded")
-
-    def zero(status: str, reason: str) -> NotebookResult:
-        result.status, result.reason = status, reason
-        result.cells = [CellScore(cell.metadata.nbgrader["grade_id"], float(cell.metadata.nbgrader.get("points", 0)),
-                                  None if cell.cell_type == "markdown" or cell.metadata.nbgrader.get("solution")
-                                  else 0.0, manual=cell.cell_type == "markdown" or
-                                  bool(cell.metadata.nbgrader.get("solution")), message=reason)
-                        for cell in graded_cells]
-        return result
-
     if path is None:
-        return zero("missing", f"{name} was not submitted")
+        return _unscored(graded_cells, NotebookStatus.MISSING, name, f"{name} was not submitted")
     try:
         student = nbformat.read(path, as_version=4)
-    except Exception as error:  # not JSON, not a notebook, unreadable
-        return zero("unreadable", f"{path.name} is not a readable notebook ({type(error).__name__}: "
-                                  f"{str(error)[:200]}); open it in Jupyter, save it again and resubmit")
+    except (OSError, ValueError, UnicodeDecodeError, nbformat.ValidationError) as error:
+        return _unscored(graded_cells, NotebookStatus.UNREADABLE, name,
+                         f"{path.name} is not a readable notebook ({type(error).__name__}: {str(error)[:200]}); "
+                         f"open it in Jupyter, save it again and resubmit")
     assembled = assemble.assemble(source, student)
-    result.notes = assembled.notes
-    settings = replace(task.settings, kernel_env={**task.settings.kernel_env, verdicts.SALT_ENV: str(task.salt)})
     run = execute.run_notebook(assembled.notebook, workdir, scratch / f"box-{name}", scratch / f"records-{name}",
                                settings)
-    result.seconds = run.seconds
-    positions = {assemble.grade_id(cell): index for index, cell in enumerate(assembled.notebook.cells)}
+    positions = {cells.grade_id(cell): index for index, cell in enumerate(assembled.notebook.cells)}
+    result = NotebookResult(name, NotebookStatus.INCOMPLETE if run.stopped else NotebookStatus.GRADED,
+                            run.stopped or "", notes=assembled.notes, seconds=run.seconds)
     for cell in graded_cells:
-        result.cells.append(_score_cell(cell, run, positions.get(cell.metadata.nbgrader["grade_id"]),
+        index = positions.get(cells.grade_id(cell))
+        result.cells.append(_score_cell(assignment, cell, run.cells.get(index) if index is not None else None,
                                         task.salt, run.stopped))
-    if run.stopped:
-        result.status, result.reason = "incomplete", run.stopped
     task.output_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(assembled.notebook, task.output_dir / name)
     return result
 
 
+def _stage_specs(assignment: Assignment, scratch: Path) -> Path:
+    """Copy the spec files where the sandboxed kernel may read them (never the solution notebooks)."""
+    folder = scratch / "specs"
+    folder.mkdir()
+    for path in assignment.spec_files():
+        shutil.copy(path, folder / path.name)
+        (folder / path.name).chmod(0o644)
+    folder.chmod(0o755)
+    return folder
+
+
 def grade_submission(task: GradeTask) -> SubmissionResult:
     """Grade every notebook of one submission; never raises because of the student's code."""
-    os.environ["COURSE_SOLUTIONS_DIR"] = str(task.source_dir.parent)
+    assignment = _assignment(task.source_dir)
     result = SubmissionResult(task.student, task.assignment)
-    with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as scratch_name:
+    with tempfile.TemporaryDirectory(prefix=f"grade-{task.assignment}-") as scratch_name:
         scratch = Path(scratch_name)
         os.chmod(scratch, 0o755)  # the sandboxed kernel's user must reach its folders
         workdir = scratch / "work"
@@ -204,9 +218,13 @@ def grade_submission(task: GradeTask) -> SubmissionResult:
         for name, path in task.files.items():
             if path is not None:
                 shutil.copy(path, workdir / name)
+        spec_dir = _stage_specs(assignment, scratch)
+        settings = replace(task.settings, readonly=(*task.settings.readonly, spec_dir),
+                           kernel_env={**task.settings.kernel_env, record.SALT_ENV: str(task.salt),
+                                       record.SPECS_ENV: str(spec_dir)})
         for name in sorted(task.files):
             started = time.monotonic()
-            notebook = _grade_notebook(task, name, workdir, scratch)
+            notebook = _grade_notebook(task, assignment, name, workdir, scratch, settings)
             notebook.seconds = notebook.seconds or time.monotonic() - started
             result.notebooks.append(notebook)
     task.output_dir.mkdir(parents=True, exist_ok=True)

@@ -1,60 +1,101 @@
-"""``course release``: generate the student notebooks from the solutions, and prove they leak nothing.
+"""``course release``: validate an assignment, generate the student notebooks, prove they leak nothing.
 
-The release of an assignment is made by nbgrader's ``generate_assignment`` from
-``solutions/<assignment>/`` into a scratch folder, normalised (outputs cleared, cell ids kept),
-checked for leaks and only then copied to ``assignments/<assignment>/``. With ``check=True``
-nothing is written: the fresh release is compared with the committed one instead.
+Before anything is written, the assignment is validated (:func:`validate`): every hidden check names
+a function with a spec and a reference, every spec is used, every graded cell has points. The release
+is then made by nbgrader's ``generate_assignment`` into a scratch folder (spec files excluded),
+normalised (outputs cleared, cell ids kept), checked for leaks and only then copied to the course's
+release folder. With ``check=True`` nothing is written: the fresh release is compared with the
+committed one instead.
 """
 from __future__ import annotations
 
 import filecmp
 import json
-import os
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import nbformat
 
+from autograder import cells, specs
+from autograder.course import Assignment, Course, CourseError
+
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
                 "check_against_reference", "autograder.checks")
-_REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
 # Lines shorter than this (``return x``, ``pass``) are too common to be evidence of a leak.
 MIN_LEAK_LINE = 16
+# nbgrader's default ignore list, plus the spec files that must never reach students.
+RELEASE_IGNORE = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", f"*{specs.SPEC_SUFFIX}")
 
 
 class ReleaseError(RuntimeError):
     """The release cannot be made, leaks, or differs from the committed one; the message says why."""
 
 
-def course_repo() -> Path:
-    """Return the root of the course repository (the folder holding ``nbgrader_config.py``)."""
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "nbgrader_config.py").is_file() or not (root / "solutions").is_dir():
-        raise ReleaseError(f"{root} is not a checkout of the course repository (no nbgrader_config.py and "
-                           f"solutions/ there); release from the instructor's repository.")
-    return root
+def _problem(notebook: str, cell: str | None, message: str) -> str:
+    return f"{notebook}:{cell or '(no grade id)'}: {message}"
 
 
-def assignment_names(root: Path | None = None) -> list[str]:
-    """Names of the assignments in ``solutions/`` (folders holding notebooks)."""
-    solutions = (root or course_repo()) / "solutions"
-    return sorted(p.name for p in solutions.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+def _load_specs(assignment: Assignment) -> tuple[specs.SpecBook | None, list[str]]:
+    try:
+        return assignment.specs, []
+    except specs.SpecError as error:
+        return None, [f"{assignment.name}: {error}"]
 
 
-def _run_nbgrader(root: Path, assignment: str, release_dir: Path, course_root: Path) -> None:
-    course_root.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, COURSE_ROOT=str(course_root))
-    # nbgrader starts `alembic` from PATH when it creates a gradebook.
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-               f"--CourseDirectory.release_directory={release_dir}", "--log-level=WARN"]
-    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n{result.stdout}{result.stderr}")
+def _references(assignment: Assignment) -> tuple[dict[str, Path], list[str]]:
+    try:
+        return assignment.reference_index, []
+    except CourseError as error:
+        return {}, [f"{assignment.name}: {error}"]
+
+
+def validate(assignment: Assignment) -> list[str]:
+    """Every problem of the assignment's source, as ``notebook:cell: what to fix``; empty when it is sound."""
+    book, problems = _load_specs(assignment)
+    references, reference_problems = _references(assignment)
+    problems += reference_problems
+    used: set[str] = set()
+    seen_ids: dict[str, str] = {}
+    for path in assignment.notebooks():
+        notebook = path.name
+        try:
+            source = nbformat.read(path, as_version=4)
+        except (OSError, ValueError, nbformat.ValidationError) as error:
+            problems.append(_problem(notebook, None, f"cannot be read ({error})"))
+            continue
+        for cell in source.cells:
+            identity = cells.grade_id(cell)
+            if identity and identity in seen_ids:
+                problems.append(_problem(notebook, identity, f"this grade id is also used in {seen_ids[identity]}; "
+                                                             f"grade ids must be unique within an assignment"))
+            if identity:
+                seen_ids[identity] = notebook
+            if cells.is_graded(cell) and cells.points(cell) <= 0:
+                problems.append(_problem(notebook, identity, "a graded cell without points; give it points in "
+                                                             "nbgrader's cell toolbar or make it ungraded"))
+            names = cells.hidden_checks(cell.source) if cell.cell_type == "code" else []
+            if names and cells.kind(cell) is not cells.CellKind.TEST:
+                problems.append(_problem(notebook, identity, "a hidden check outside a graded test cell earns "
+                                                             "nothing; move it into the function's test cell"))
+            for name in names:
+                used.add(name)
+                if book is not None and name not in book:
+                    problems.append(_problem(notebook, identity, f"the hidden check of {name!r} has no spec; add "
+                                                                 f"Spec({name!r}, ...) to {path.stem}{specs.SPEC_SUFFIX}"))
+                elif book is not None and book[name].cell != identity:
+                    problems.append(_problem(notebook, identity, f"the spec of {name!r} names the cell "
+                                                                 f"{book[name].cell!r}; set cell={identity!r} in it"))
+                if name not in references:
+                    problems.append(_problem(notebook, identity, f"no answer cell of {assignment.name} defines "
+                                                                 f"{name!r}, so there is no reference to check against"))
+    for name in (book.names() if book is not None else []):
+        if name not in used:
+            problems.append(_problem(book.files[name].name, book[name].cell,
+                                     f"the spec of {name!r} is never used: add "
+                                     f"`check_against_reference({name!r}, {name})` to the hidden tests of cell "
+                                     f"{book[name].cell!r}, or remove the spec"))
+    return problems
 
 
 def _normalise(notebook_path: Path) -> None:
@@ -66,53 +107,46 @@ def _normalise(notebook_path: Path) -> None:
     nbformat.write(notebook, notebook_path)
 
 
-def generate(assignment: str, target: Path) -> Path:
+def generate(course: Course, assignment: str, target: Path) -> Path:
     """Generate the release of ``assignment`` into ``target/<assignment>`` and return that folder."""
-    root = course_repo()
-    if assignment not in assignment_names(root):
-        raise ReleaseError(f"Unknown assignment {assignment!r}; solutions/ holds {', '.join(assignment_names(root)) or 'no assignment yet'}.")
     with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
-        _run_nbgrader(root, assignment, target, Path(scratch) / "course_root")
+        result = course.nbgrader("generate_assignment", assignment, "--force",
+                                 f"--CourseDirectory.release_directory={target}",
+                                 f"--CourseDirectory.ignore={list(RELEASE_IGNORE)!r}", "--log-level=WARN",
+                                 gradebook_url=f"sqlite:///{Path(scratch) / 'gradebook.db'}")
+    if result.returncode != 0:
+        raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n{result.stdout}{result.stderr}")
     folder = target / assignment
     for notebook in sorted(folder.glob("*.ipynb")):
         _normalise(notebook)
     return folder
 
 
-def _cells(path: Path) -> list[dict]:
-    return json.loads(path.read_text(encoding="utf-8"))["cells"]
-
-
-def _text(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
 def _secret_lines(source_notebook: Path) -> set[str]:
     """Lines of solution regions, hidden tests and model answers that appear nowhere else in the source."""
     secret, public = set(), []
-    for cell in _cells(source_notebook):
-        text = _text(cell)
-        marks = cell.get("metadata", {}).get("nbgrader", {})
-        if cell["cell_type"] == "markdown" and marks.get("solution"):
+    for cell in json.loads(source_notebook.read_text(encoding="utf-8"))["cells"]:
+        text = cells.source(cell)
+        if cell["cell_type"] == "markdown" and cells.is_answer(cell):
             secret |= {line.strip() for line in text.splitlines()}
             continue
-        regions = [match.group(2) for match in _REGION.finditer(text)]
-        for region in regions:
+        for region in cells.SOLUTION_REGION.findall(text) + cells.HIDDEN_REGION.findall(text):
             secret |= {line.strip() for line in region.splitlines()}
-        public.append(_REGION.sub("", text))
+        public.append(cells.released_text(cells.SOLUTION_REGION.sub("", text)))
     # A line that the public part of the source also shows (say, a formula in a docstring) is no secret.
     shown = "\n".join(public)
     return {line for line in secret if len(line) >= MIN_LEAK_LINE and line not in shown}
 
 
 def find_leaks(release_folder: Path, source_folder: Path) -> list[str]:
-    """Return a description of every leak of solutions or hidden tests into ``release_folder``."""
-    problems = []
+    """Return a description of every leak of solutions, hidden tests or specs into ``release_folder``."""
+    problems = [f"{path.relative_to(release_folder)}: a spec file; specs never go to students"
+                for path in sorted(release_folder.rglob(f"*{specs.SPEC_SUFFIX}"))]
     for notebook in sorted(release_folder.glob("*.ipynb")):
         source = source_folder / notebook.name
         secrets = _secret_lines(source) if source.exists() else set()
-        for number, cell in enumerate(_cells(notebook), start=1):
-            text = _text(cell)
+        for number, cell in enumerate(json.loads(notebook.read_text(encoding="utf-8"))["cells"], start=1):
+            text = cells.source(cell)
             where = f"{notebook.name} cell {number}"
             problems += [f"{where}: contains {marker!r}" for marker in LEAK_MARKERS if marker in text]
             problems += [f"{where}: contains a line of a solution or hidden test: {line[:60]!r}"
@@ -127,7 +161,7 @@ def _differences(fresh: Path, committed: Path) -> list[str]:
         return [f"{committed} does not exist"]
     comparison = filecmp.dircmp(fresh, committed)
     found = [f"missing from {committed}: {name}" for name in comparison.left_only]
-    found += [f"not generated from solutions/ but present in {committed}: {name}" for name in comparison.right_only
+    found += [f"not generated from the source but present in {committed}: {name}" for name in comparison.right_only
               if not name.startswith(".")]
     found += [f"differs from a fresh generation: {committed / name}"
               for name in comparison.common_files
@@ -135,30 +169,47 @@ def _differences(fresh: Path, committed: Path) -> list[str]:
     return found
 
 
-def release(assignment: str, check: bool = False) -> list[str]:
-    """Release ``assignment`` into ``assignments/`` (or, with ``check``, compare with it).
+def _shown(course: Course, path: Path) -> str:
+    try:
+        return str(path.relative_to(course.root))
+    except ValueError:
+        return str(path)
+
+
+def release(course: Course, assignment: str, check: bool = False) -> list[str]:
+    """Validate and release ``assignment`` into the course's release folder (or, with ``check``, compare).
 
     Returns:
         Lines describing what was done or checked.
 
     Raises:
-        ReleaseError: nbgrader failed, the release leaks, or (``check``) it differs from the committed one.
+        ReleaseError: the assignment does not validate, nbgrader failed, the release leaks, or
+            (``check``) it differs from the committed one. Nothing is written in any of these cases.
     """
-    root = course_repo()
+    try:
+        source = course.assignment(assignment)
+    except CourseError as error:
+        raise ReleaseError(str(error)) from error
+    problems = validate(source)
+    if problems:
+        raise ReleaseError(f"{assignment} is not ready to release ({len(problems)} problems); nothing was written:\n  "
+                           + "\n  ".join(problems))
+    committed = course.release / assignment
     with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
-        fresh = generate(assignment, Path(scratch))
-        leaks = find_leaks(fresh, root / "solutions" / assignment)
+        fresh = generate(course, assignment, Path(scratch))
+        leaks = find_leaks(fresh, source.source_dir)
         if leaks:
             raise ReleaseError(f"The release of {assignment} would leak; nothing was written:\n  " + "\n  ".join(leaks))
-        committed = root / "assignments" / assignment
         if check:
             differences = _differences(fresh, committed)
             if differences:
-                raise ReleaseError(f"assignments/{assignment} is not what solutions/{assignment} generates; run "
-                                   f"`course release {assignment}` and commit the result:\n  " + "\n  ".join(differences))
-            return [f"assignments/{assignment} is up to date with solutions/{assignment} and leaks nothing"]
+                raise ReleaseError(f"{_shown(course, committed)} is not what {_shown(course, source.source_dir)} "
+                                   f"generates; run `course release {assignment}` and commit the result:\n  "
+                                   + "\n  ".join(differences))
+            return [f"{_shown(course, committed)} is up to date with {_shown(course, source.source_dir)} "
+                    f"and leaks nothing"]
         if committed.exists():
             shutil.rmtree(committed)
         shutil.copytree(fresh, committed)
     names = ", ".join(p.name for p in sorted(committed.glob("*.ipynb")))
-    return [f"released {assignment} into assignments/{assignment}: {names}"]
+    return [f"released {assignment} into {_shown(course, committed)}: {names}"]

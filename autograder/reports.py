@@ -1,6 +1,6 @@
 """``course feedback`` and ``course export``: per-student HTML feedback and the grade CSV.
 
-Both read the results that ``course grade`` wrote (``<course root>/autograded/<student>/<assignment>/``)
+Both read the results that ``course grade`` wrote (the course's ``autograded/<student>/<assignment>/``)
 and, for written answers, the scores a person gave in ``nbgrader formgrader`` (the gradebook).
 Feedback shows the student's own cells, the score of every graded cell and why points were lost;
 the source of hidden tests never appears. A notebook that was not graded (missing, unreadable) is
@@ -10,43 +10,26 @@ from __future__ import annotations
 
 import csv
 import html
-import re
 from pathlib import Path
 
 import nbformat
 
-from autograder import assemble, grading
+from autograder import cells, gradebook, grading
+from autograder.course import Course
 
-_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.S)
+HIDDEN_PLACEHOLDER = "# (hidden tests run here)\n"
 
 
-def load_results(root: Path, assignment: str) -> list[grading.SubmissionResult]:
-    """Every student's results of ``assignment`` under the course root, sorted by student."""
-    paths = sorted((root / "autograded").glob(f"*/{assignment}/results.json"))
+def load_results(course: Course, assignment: str) -> list[grading.SubmissionResult]:
+    """Every student's results of ``assignment``, sorted by student."""
+    paths = sorted(course.autograded.glob(f"*/{assignment}/results.json"))
     return [grading.SubmissionResult.from_json(path.read_text(encoding="utf-8")) for path in paths]
 
 
-def _manual_scores(root: Path, assignment: str) -> dict[tuple[str, str, str], float]:
-    """(student, notebook, grade id) -> manual score given in formgrader."""
-    database = root / "gradebook.db"
-    if not database.exists():
-        return {}
-    from nbgrader.api import Gradebook
-
-    scores = {}
-    with Gradebook(f"sqlite:///{database}") as gradebook:
-        for submission in gradebook.find_assignment(assignment).submissions:
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    if grade.manual_score is not None:
-                        scores[(submission.student.id, notebook.name, grade.name)] = grade.manual_score
-    return scores
-
-
-def export_csv(root: Path, assignment: str, target: Path) -> int:
+def export_csv(course: Course, assignment: str, target: Path) -> int:
     """Write one row per student; returns the number of rows."""
-    results = load_results(root, assignment)
-    manual = _manual_scores(root, assignment)
+    results = load_results(course, assignment)
+    manual = gradebook.manual_scores(course, assignment)
     names = [nb.name for nb in results[0].notebooks] if results else []
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -74,7 +57,7 @@ def export_csv(root: Path, assignment: str, target: Path) -> int:
 
 
 def _cell_html(cell: nbformat.NotebookNode, score: grading.CellScore | None) -> str:
-    text = _HIDDEN.sub("# (hidden tests run here)\n", cell.source)
+    text = cells.HIDDEN_REGION.sub(HIDDEN_PLACEHOLDER, cell.source)
     parts = [f"<pre class='{cell.cell_type}'>{html.escape(text)}</pre>"]
     if score is not None:
         verdict = ("awaiting a person's grade" if score.manual else
@@ -84,23 +67,23 @@ def _cell_html(cell: nbformat.NotebookNode, score: grading.CellScore | None) -> 
     return "\n".join(parts)
 
 
-def feedback(root: Path, assignment: str, target: Path) -> list[Path]:
+def feedback(course: Course, assignment: str, target: Path) -> list[Path]:
     """Write ``target/<student>/<assignment>/feedback.html`` for every graded student; returns the files."""
     written = []
-    for result in load_results(root, assignment):
+    for result in load_results(course, assignment):
         sections = []
         for notebook in result.notebooks:
             scores = {cell.grade_id: cell for cell in notebook.cells}
-            graded = root / "autograded" / result.student / assignment / notebook.name
+            graded = course.autograded / result.student / assignment / notebook.name
             header = (f"<h2>{html.escape(notebook.name)}: "
                       f"{'not graded' if notebook.auto_score is None else f'{notebook.auto_score:g}'} / "
-                      f"{sum(c.points for c in notebook.cells if not c.manual):g} automatic points</h2>")
+                      f"{notebook.auto_points:g} automatic points</h2>")
             notes = "".join(f"<li>{html.escape(note)}</li>" for note in
                             ([notebook.reason] if notebook.reason else []) + notebook.notes)
             body = []
-            if graded.exists() and notebook.status not in ("missing", "unreadable"):
+            if graded.exists() and notebook.auto_score is not None:
                 for cell in nbformat.read(graded, as_version=4).cells:
-                    body.append(_cell_html(cell, scores.get(assemble.grade_id(cell) or "")))
+                    body.append(_cell_html(cell, scores.get(cells.grade_id(cell) or "")))
             sections.append(header + (f"<ul>{notes}</ul>" if notes else "") + "\n".join(body))
         page = (f"<!doctype html><meta charset='utf-8'><title>{html.escape(assignment)} feedback: "
                 f"{html.escape(result.student)}</title><style>pre{{background:#f6f6f6;padding:6px}}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import assemble, execute
+from autograder import cells, execute
 
 
 class CheckError(RuntimeError):
@@ -23,7 +23,7 @@ def check(path: Path, timeout_s: float = 600) -> int:
     for notebook_path in notebooks:
         try:
             notebook = nbformat.read(notebook_path, as_version=4)
-        except Exception as error:
+        except (OSError, ValueError, UnicodeDecodeError, nbformat.ValidationError) as error:
             print(f"{notebook_path.name}: cannot be read ({type(error).__name__}: {error}); re-save it in Jupyter.")
             failed += 1
             continue
@@ -36,15 +36,14 @@ def check(path: Path, timeout_s: float = 600) -> int:
         print(f"{notebook_path.name} ({run.seconds:.0f} s)")
         earned = possible = 0.0
         for index, cell in enumerate(notebook.cells):
-            identity = assemble.grade_id(cell)
-            marks = cell.metadata.get("nbgrader", {})
-            if cell.cell_type != "code" or not identity or marks.get("solution"):
-                continue
-            if not (marks.get("grade") or identity.endswith("_visible")):
+            identity = cells.grade_id(cell)
+            kind = cells.kind(cell)
+            if cell.cell_type != "code" or not (kind is cells.CellKind.TEST or
+                                                kind is cells.CellKind.LOCKED and identity.endswith("_visible")):
                 continue
             cell_run = run.cells.get(index)
             error = cell_run.error if cell_run else f"did not run ({run.stopped})"
-            points = float(marks.get("points", 0)) if marks.get("grade") else 0.0
+            points = cells.points(cell) if kind is cells.CellKind.TEST else 0.0
             possible += points
             earned += 0 if error else points
             failed += bool(error)

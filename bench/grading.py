@@ -17,6 +17,8 @@ sandbox costs <= 20% of throughput.
 Usage::
 
     .venv/bin/python bench/grading.py [--students 50] [--jobs 2] [--assignment a1] [--skip-nbgrader]
+
+Run it inside the course folder (this repository) or pass --course DIR.
 """
 from __future__ import annotations
 
@@ -30,28 +32,32 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from autograder import batch, demo, release  # noqa: E402
+from autograder import batch, demo, gradebook  # noqa: E402
+from autograder.course import Course  # noqa: E402
 
 STYLES = ("ada_correct", "cy_partial", "ben_untouched")
 
 
-def make_submissions(target: Path, assignment: str, count: int) -> None:
+def make_submissions(course: Course, target: Path, assignment: str, count: int) -> None:
     """Write ``count`` students into ``target`` by copying the demo's styles round-robin."""
     with tempfile.TemporaryDirectory() as scratch:
-        demo.make_class(Path(scratch), assignment)
+        demo.make_class(course, Path(scratch), assignment)
         for number in range(count):
             style = STYLES[number % len(STYLES)]
             shutil.copytree(Path(scratch) / style / assignment, target / f"s{number:03d}_{style}" / assignment)
 
 
-def time_nbgrader(root: Path, assignment: str) -> float:
+def time_nbgrader(course: Course, root: Path, assignment: str) -> float:
     """Sequential nbgrader autograde; registering the assignment first is not timed (ours is)."""
-    batch.ensure_gradebook(assignment, root)
-    env = dict(os.environ, COURSE_ROOT=str(root), COURSE_QUICK="1")
+    gradebook.register_assignment(course.with_work_folder(root), assignment)
+    env = dict(os.environ, COURSE_ROOT=str(root), COURSE_DIR=str(course.root), COURSE_QUICK="1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force",
-                             "--log-level=ERROR"], cwd=release.course_repo(), env=env, capture_output=True, text=True)
+                             f"--CourseDirectory.submitted_directory={root / 'submitted'}",
+                             f"--CourseDirectory.autograded_directory={root / 'autograded'}",
+                             f"--CourseDirectory.db_url=sqlite:///{root / 'gradebook.db'}",
+                             "--log-level=ERROR"], cwd=course.root, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         print(result.stdout[-2000:], result.stderr[-2000:])
@@ -59,10 +65,11 @@ def time_nbgrader(root: Path, assignment: str) -> float:
     return elapsed
 
 
-def time_course(root: Path, submitted: Path, assignment: str, jobs: int, unsafe: bool) -> tuple[float, float, int]:
-    os.environ["COURSE_ROOT"] = str(root)
+def time_course(course: Course, root: Path, submitted: Path, assignment: str, jobs: int,
+                unsafe: bool) -> tuple[float, float, int]:
     start = time.perf_counter()
-    results = batch.grade(assignment, submitted, jobs=jobs, unsafe=unsafe, progress=False)
+    results = batch.grade(course.with_work_folder(root), assignment, submitted, jobs=jobs, unsafe=unsafe,
+                          progress=False)
     elapsed = time.perf_counter() - start
     executing = sum(nb.seconds for r in results for nb in r.notebooks)
     notebooks = sum(len(r.notebooks) for r in results)
@@ -75,21 +82,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="course grade workers (default 2)")
     parser.add_argument("--assignment", default="a1", help="assignment (default a1)")
     parser.add_argument("--skip-nbgrader", action="store_true", help="only time course grade")
+    parser.add_argument("--course", default=None, help="the course folder (default: the one holding this folder)")
     args = parser.parse_args(argv)
     os.environ["COURSE_QUICK"] = "1"
+    course = Course.locate(args.course)
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         base = Path(scratch)
         submitted = base / "class"
-        make_submissions(submitted, args.assignment, args.students)
+        make_submissions(course, submitted, args.assignment, args.students)
         print(f"{args.students} submissions of {args.assignment}; {os.cpu_count()} CPUs")
         times = {}
         if not args.skip_nbgrader:
             nb_root = base / "nbgrader"
             shutil.copytree(submitted, nb_root / "submitted")
-            times["nbgrader"] = time_nbgrader(nb_root, args.assignment)
+            times["nbgrader"] = time_nbgrader(course, nb_root, args.assignment)
             print(f"nbgrader autograde (sequential):     {times['nbgrader']:8.1f} s")
         for label, unsafe in (("sandboxed", False), ("unsafe", True)):
-            elapsed, executing, notebooks = time_course(base / label, submitted, args.assignment, args.jobs, unsafe)
+            elapsed, executing, notebooks = time_course(course, base / label, submitted, args.assignment, args.jobs,
+                                                        unsafe)
             times[label] = elapsed
             overhead = (elapsed * args.jobs - executing) / notebooks
             print(f"course grade --jobs {args.jobs} ({label:9s}):  {elapsed:8.1f} s   "

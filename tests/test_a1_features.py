@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import checks, references, specs
+from autograder.judge import check_locally
+from course_under_test import COURSE
+
+A1 = COURSE.assignment("a1")
 
 NAMES = ["polar_transform", "rgb_to_hsv", "hue_histogram", "joint_colour_histogram", "image_gradients",
          "magnitude_orientation", "cell_histograms", "block_normalize", "hog_feature_length", "hog_features",
@@ -18,18 +21,18 @@ NAMES = ["polar_transform", "rgb_to_hsv", "hue_histogram", "joint_colour_histogr
 
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_passes_its_spec(name):
-    checks.check_against_reference(name, references.reference(name))
+    check_locally(A1, name, A1.reference(name))
 
 
 @pytest.mark.parametrize("salt", [1, 2, 3])
 @pytest.mark.parametrize("name", ["hue_histogram", "hog_features", "kmeans", "bow_histograms",
                                   "extract_random_patches"])
 def test_reference_passes_with_other_salts(name, salt):
-    checks.judge(checks.collect(name, references.reference(name), salt), salt)
+    check_locally(A1, name, A1.reference(name), salt)
 
 
 def test_all_specs_registered():
-    assert set(NAMES) <= set(specs.names())
+    assert set(NAMES) <= set(A1.specs.names())
 
 
 # --------------------------------------------------------------------------- #
@@ -41,13 +44,13 @@ def wrong_polar_degrees(points):
 
 
 def wrong_hsv_hue_in_sixths(images):
-    out = references.reference("rgb_to_hsv")(images)
+    out = A1.reference("rgb_to_hsv")(images)
     out[..., 0] *= 6.0  # forgot to divide by 6
     return out
 
 
 def wrong_hue_unweighted(images, bins=10, normalize=True):
-    hsv = references.reference("rgb_to_hsv")(np.asarray(images, np.float64) / 255.0)
+    hsv = A1.reference("rgb_to_hsv")(np.asarray(images, np.float64) / 255.0)
     n = hsv.shape[0]
     index = np.minimum((hsv[..., 0] * bins).astype(np.int64), bins - 1).reshape(n, -1)
     hist = np.bincount((index + bins * np.arange(n)[:, None]).ravel(), minlength=n * bins).reshape(n, bins)
@@ -56,12 +59,12 @@ def wrong_hue_unweighted(images, bins=10, normalize=True):
 
 
 def wrong_hue_loop(images, bins=10, normalize=True):
-    reference = references.reference("hue_histogram")
+    reference = A1.reference("hue_histogram")
     return np.concatenate([reference(image[None], bins, normalize) for image in images])
 
 
 def wrong_joint_counts(images, bins_per_channel=4):
-    hist = references.reference("joint_colour_histogram")(images, bins_per_channel)
+    hist = A1.reference("joint_colour_histogram")(images, bins_per_channel)
     return hist * images.shape[1] * images.shape[2]
 
 
@@ -76,7 +79,7 @@ def wrong_signed_orientation(gx, gy):
 
 
 def wrong_cell_sums(mag, ori, cell_size=8, bins=9):
-    return references.reference("cell_histograms")(mag, ori, cell_size, bins) * cell_size ** 2
+    return A1.reference("cell_histograms")(mag, ori, cell_size, bins) * cell_size ** 2
 
 
 def wrong_block_plain_l2(cell_hists, block_size=2, eps=1e-5):
@@ -93,7 +96,7 @@ def wrong_length_no_overlap(height, width, cell_size=8, bins=9, block_size=2):
 
 def wrong_hog_channel_mean(images, cell_size=8, bins=9, block_size=2):
     gray = np.asarray(images, np.float64).mean(axis=-1)
-    ref = references.reference
+    ref = A1.reference
     mag, ori = ref("magnitude_orientation")(*ref("image_gradients")(gray))
     return ref("block_normalize")(ref("cell_histograms")(mag, ori, cell_size, bins), block_size)
 
@@ -104,7 +107,7 @@ def wrong_patches_always_corner(images, num_patches, patch_size, rng):
 
 
 def wrong_patches_channels_first(images, num_patches, patch_size, rng):
-    patches = references.reference("extract_random_patches")(images, num_patches, patch_size, rng)
+    patches = A1.reference("extract_random_patches")(images, num_patches, patch_size, rng)
     return patches.reshape(num_patches, patch_size, patch_size, 3).transpose(0, 3, 1, 2).reshape(num_patches, -1)
 
 
@@ -114,7 +117,7 @@ def wrong_distances_no_two(A, B):
 
 def wrong_kmeans_empty_to_origin(X, init_centres, num_iters=10):
     centres = np.array(init_centres, dtype=np.float64)
-    dist = references.reference("pairwise_sq_distances")
+    dist = A1.reference("pairwise_sq_distances")
     for _ in range(num_iters):
         assignments = np.argmin(dist(X, centres), axis=1)
         onehot = np.eye(len(centres))[assignments]
@@ -123,7 +126,7 @@ def wrong_kmeans_empty_to_origin(X, init_centres, num_iters=10):
 
 
 def wrong_bow_counts(images, codebook, patch_size, stride):
-    hist = references.reference("bow_histograms")(images, codebook, patch_size, stride)
+    hist = A1.reference("bow_histograms")(images, codebook, patch_size, stride)
     rows = (images.shape[1] - patch_size) // stride + 1
     cols = (images.shape[2] - patch_size) // stride + 1
     return hist * rows * cols
@@ -149,7 +152,7 @@ def wrong_bow_counts(images, codebook, patch_size, stride):
 ])
 def test_wrong_implementation_fails(name, wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_against_reference(name, wrong)
+        check_locally(A1, name, wrong)
 
 
 # --------------------------------------------------------------------------- #
@@ -170,7 +173,7 @@ def test_hog_matches_skimage():
     orientation rounds to exactly 180 degrees falls in no bin in skimage, while we wrap it to bin 0.
     """
     feature = pytest.importorskip("skimage.feature")
-    hog = references.reference("hog_features")
+    hog = A1.reference("hog_features")
     rng = np.random.default_rng(0)
     smooth = np.repeat(np.repeat(rng.integers(0, 256, size=(2, 6, 10, 3)), 4, axis=1), 4, axis=2)
     for images in (_example_images(), smooth.astype(np.uint8)):
@@ -184,7 +187,7 @@ def test_hog_matches_skimage():
 
 def test_hog_feature_length_matches_skimage():
     feature = pytest.importorskip("skimage.feature")
-    length = references.reference("hog_feature_length")
+    length = A1.reference("hog_feature_length")
     for height, width in ((320, 240), (40, 24), (33, 47)):
         expected = feature.hog(np.zeros((height, width)), orientations=9, pixels_per_cell=(8, 8),
                                cells_per_block=(2, 2)).size
@@ -193,7 +196,7 @@ def test_hog_feature_length_matches_skimage():
 
 def test_kmeans_matches_sklearn():
     cluster = pytest.importorskip("sklearn.cluster")
-    kmeans = references.reference("kmeans")
+    kmeans = A1.reference("kmeans")
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(size=(100, 4)) + 3 * rng.normal(size=4) for _ in range(5)])
     init = X[rng.choice(len(X), size=5, replace=False)]
@@ -211,4 +214,4 @@ def test_rgb_to_hsv_matches_matplotlib():
     colors = pytest.importorskip("matplotlib.colors")
     rgb = np.random.default_rng(0).uniform(size=(7, 9, 3))
     rgb[0, :3] = [[0.5, 0.5, 0.5], [1, 1, 0], [0, 0, 0]]
-    np.testing.assert_allclose(references.reference("rgb_to_hsv")(rgb), colors.rgb_to_hsv(rgb), atol=1e-12)
+    np.testing.assert_allclose(A1.reference("rgb_to_hsv")(rgb), colors.rgb_to_hsv(rgb), atol=1e-12)

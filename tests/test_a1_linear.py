@@ -4,7 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import checks, references
+from autograder.judge import check_locally
+from course_under_test import COURSE
+
+A1 = COURSE.assignment("a1")
 from course_utils.gradient_check import numeric_gradient, relative_error
 
 NAMES = ["svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive", "softmax_loss_vectorized",
@@ -13,7 +16,7 @@ NAMES = ["svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive", "softmax
 
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_passes_its_own_spec(name):
-    checks.check_against_reference(name, references.reference(name))
+    check_locally(A1, name, A1.reference(name))
 
 
 # --- plausible wrong implementations (defined with def so that their source can be read) ----------
@@ -92,13 +95,13 @@ def softmax_with_a_loop(W, X, y, reg):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_wrong_losses_fail(name, wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_against_reference(name, wrong)
+        check_locally(A1, name, wrong)
 
 
 def test_loop_version_is_correct_but_rejected_where_vectorised():
-    checks.check_against_reference("svm_loss_naive", svm_with_a_loop)
+    check_locally(A1, "svm_loss_naive", svm_with_a_loop)
     with pytest.raises(AssertionError, match="must be fully vectorised"):
-        checks.check_against_reference("softmax_loss_vectorized", references.reference("softmax_loss_naive"))
+        check_locally(A1, "softmax_loss_vectorized", A1.reference("softmax_loss_naive"))
 
 
 # --- training and prediction -------------------------------------------------------------------
@@ -107,7 +110,7 @@ def test_loop_version_is_correct_but_rejected_where_vectorised():
 @pytest.fixture
 def with_reference_softmax(monkeypatch):
     """Wrong training loops below find softmax_loss_vectorized beside them, as in a notebook."""
-    monkeypatch.setitem(globals(), "softmax_loss_vectorized", references.reference("softmax_loss_vectorized"))
+    monkeypatch.setitem(globals(), "softmax_loss_vectorized", A1.reference("softmax_loss_vectorized"))
 
 
 def train_without_replacement(X, y, loss_fn, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, seed=0):
@@ -171,18 +174,18 @@ def train_half_the_iterations(X, y, loss_fn, learning_rate=1e-3, reg=1e-5, num_i
 ])
 def test_wrong_training_loops_fail(with_reference_softmax, wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_against_reference("train_linear_classifier", wrong)
+        check_locally(A1, "train_linear_classifier", wrong)
 
 
 def test_a_different_sampling_order_still_passes(with_reference_softmax):
-    checks.check_against_reference("train_linear_classifier", train_other_sampling)
+    check_locally(A1, "train_linear_classifier", train_other_sampling)
 
 
 def test_training_needs_softmax_beside_it():
     namespace = {"np": np}
     exec("def train_linear_classifier(X, y, loss_fn, **kw):\n    return None\n", namespace)
     with pytest.raises(AssertionError, match="softmax_loss_vectorized, which is not defined"):
-        checks.check_against_reference("train_linear_classifier", namespace["train_linear_classifier"])
+        check_locally(A1, "train_linear_classifier", namespace["train_linear_classifier"])
 
 
 def predict_argmin(W, X):
@@ -196,7 +199,7 @@ def predict_transposed(W, X):
 @pytest.mark.parametrize("wrong", [predict_argmin, predict_transposed])
 def test_wrong_predictions_fail(wrong):
     with pytest.raises(AssertionError, match="labels"):
-        checks.check_against_reference("predict_linear", wrong)
+        check_locally(A1, "predict_linear", wrong)
 
 
 # --- oracle: the reference gradients agree with numeric gradients ---------------------------------
@@ -207,7 +210,7 @@ def test_wrong_predictions_fail(wrong):
 def test_reference_gradient_matches_numeric_gradient(name, reg):
     rng = np.random.default_rng(7)
     W, X, y = rng.normal(size=(5, 4)), rng.normal(size=(12, 5)), rng.integers(0, 4, 12)
-    loss_fn = references.reference(name)
+    loss_fn = A1.reference(name)
     loss, dW = loss_fn(W, X, y, reg)
     assert isinstance(loss, float) and dW.shape == W.shape and dW.dtype == np.float64
     numeric = numeric_gradient(lambda W_: loss_fn(W_, X, y, reg)[0], W)
@@ -215,8 +218,8 @@ def test_reference_gradient_matches_numeric_gradient(name, reg):
 
 
 def test_reference_losses_match_hand_values():
-    svm = references.reference("svm_loss_vectorized")
-    softmax = references.reference("softmax_loss_vectorized")
+    svm = A1.reference("svm_loss_vectorized")
+    softmax = A1.reference("softmax_loss_vectorized")
     X, y = np.eye(3), np.zeros(3, dtype=np.int64)
     for scores, svm_loss, softmax_loss in [([10, -2, 3], 0.0, np.log1p(np.exp(-12) + np.exp(-7))),
                                           ([10, 9, 9], 0.0, np.log1p(2 * np.exp(-1))),
@@ -239,4 +242,4 @@ def softmax_shift_then_log_probs(W, X, y, reg):
 
 @pytest.mark.parametrize("name", ["softmax_loss_naive", "softmax_loss_vectorized"])
 def test_the_usual_stable_softmax_passes(name):
-    checks.check_against_reference(name, softmax_shift_then_log_probs)
+    check_locally(A1, name, softmax_shift_then_log_probs)

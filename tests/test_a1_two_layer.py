@@ -6,7 +6,10 @@ import linecache
 import numpy as np
 import pytest
 
-from autograder import checks, references
+from autograder.judge import check_locally
+from course_under_test import COURSE
+
+A1 = COURSE.assignment("a1")
 from course_utils.gradient_check import numeric_gradient, relative_error
 
 NAMES = ["collapse_linear_layers", "two_layer_forward", "two_layer_loss", "predict_two_layer",
@@ -24,19 +27,19 @@ def define(source: str, name: str, **extra):
 
 def reference_companions():
     """The reference functions a student notebook would define beside the one under test."""
-    return {name: references.reference(name) for name in ("two_layer_forward", "two_layer_loss", "predict_two_layer",
+    return {name: A1.reference(name) for name in ("two_layer_forward", "two_layer_loss", "predict_two_layer",
                                                           "relu_bump")}
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_passes_its_own_spec(name):
-    checks.check_against_reference(name, references.reference(name))
+    check_locally(A1, name, A1.reference(name))
 
 
 def test_references_pass_with_other_salts():
     for name in ("two_layer_loss", "train_two_layer_net", "activations"):
         for salt in (1, 2, 3):
-            checks.judge(checks.collect(name, references.reference(name), salt), salt)
+            check_locally(A1, name, A1.reference(name), salt)
 
 
 # --- wrong implementations ------------------------------------------------------------------
@@ -68,7 +71,7 @@ def loss_variant(mask="dh * (h_in > 0)", extra_loss="", extra_b1=""):
 
 
 def test_the_loss_template_is_right():
-    checks.check_against_reference("two_layer_loss", loss_variant())
+    check_locally(A1, "two_layer_loss", loss_variant())
 
 
 @pytest.mark.parametrize("variant", [
@@ -78,7 +81,7 @@ def test_the_loss_template_is_right():
 ])
 def test_wrong_losses_fail(variant):
     with pytest.raises(AssertionError, match="differs from the reference"):
-        checks.check_against_reference("two_layer_loss", loss_variant(**variant))
+        check_locally(A1, "two_layer_loss", loss_variant(**variant))
 
 
 def test_looping_loss_fails():
@@ -90,16 +93,16 @@ def two_layer_loss(params, X, y, reg):
         total += 0.0
     return loss + total, grads
 '''
-    student = define(source, "two_layer_loss", REF=references.reference("two_layer_loss"))
+    student = define(source, "two_layer_loss", REF=A1.reference("two_layer_loss"))
     with pytest.raises(AssertionError, match="for loop"):
-        checks.check_against_reference("two_layer_loss", student)
+        check_locally(A1, "two_layer_loss", student)
 
 
 def test_unstable_softmax_fails():
     source = LOSS_TEMPLATE.replace("    s = s - s.max(axis=1, keepdims=True)\n", "").replace(
         "MASK", "dh * (h_in > 0)").replace("EXTRA_LOSS", "").replace("EXTRA_B1", "")
     with np.errstate(all="ignore"), pytest.raises(AssertionError, match="large scores"):
-        checks.check_against_reference("two_layer_loss", define(source, "two_layer_loss"))
+        check_locally(A1, "two_layer_loss", define(source, "two_layer_loss"))
 
 
 def test_forward_without_relu_fails():
@@ -109,7 +112,7 @@ def two_layer_forward(params, X):
     return h @ params["W2"] + params["b2"], h
 '''
     with pytest.raises(AssertionError, match="scores differs"):
-        checks.check_against_reference("two_layer_forward", define(source, "two_layer_forward"))
+        check_locally(A1, "two_layer_forward", define(source, "two_layer_forward"))
 
 
 def test_forward_returning_scores_only_fails():
@@ -118,21 +121,21 @@ def two_layer_forward(params, X):
     return np.maximum(0, X @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
 '''
     with pytest.raises(AssertionError, match="tuple"):
-        checks.check_against_reference("two_layer_forward", define(source, "two_layer_forward"))
+        check_locally(A1, "two_layer_forward", define(source, "two_layer_forward"))
 
 
 def test_collapse_forgetting_first_bias_fails():
     source = "def collapse_linear_layers(W1, b1, W2, b2):\n    return W1 @ W2, b2\n"
     with pytest.raises(AssertionError, match="b differs"):
-        checks.check_against_reference("collapse_linear_layers", define(source, "collapse_linear_layers"))
+        check_locally(A1, "collapse_linear_layers", define(source, "collapse_linear_layers"))
 
 
 def test_predict_returning_floats_or_argmin_fails():
-    forward = references.reference("two_layer_forward")
+    forward = A1.reference("two_layer_forward")
     wrong = define("def predict_two_layer(params, X):\n    return np.argmin(two_layer_forward(params, X)[0], axis=1)\n",
                    "predict_two_layer", two_layer_forward=forward)
     with pytest.raises(AssertionError, match="differs from the reference"):
-        checks.check_against_reference("predict_two_layer", wrong)
+        check_locally(A1, "predict_two_layer", wrong)
 
 
 TRAIN_TEMPLATE = '''
@@ -161,7 +164,7 @@ def train_variant(step="learning_rate"):
 
 
 def test_the_train_template_passes():
-    checks.check_against_reference("train_two_layer_net", train_variant())
+    check_locally(A1, "train_two_layer_net", train_variant())
 
 
 @pytest.mark.parametrize("step, message", [
@@ -171,14 +174,14 @@ def test_the_train_template_passes():
 ])
 def test_wrong_training_fails(step, message):
     with np.errstate(all="ignore"), pytest.raises(AssertionError, match=message):
-        checks.check_against_reference("train_two_layer_net", train_variant(step))
+        check_locally(A1, "train_two_layer_net", train_variant(step))
 
 
 def test_training_recording_every_iteration_fails():
     student = define(TRAIN_TEMPLATE.replace("STEP", "learning_rate").replace("if (it + 1) % per_epoch == 0:", "if True:"),
                      "train_two_layer_net", **reference_companions())
     with pytest.raises(AssertionError, match="once per epoch"):
-        checks.check_against_reference("train_two_layer_net", student)
+        check_locally(A1, "train_two_layer_net", student)
 
 
 ACTIVATIONS_TEMPLATE = '''
@@ -198,13 +201,13 @@ def activations_variant(sig="s * (1 - s)", elu="np.exp(np.minimum(x, 0))"):
 
 def test_naive_but_correct_activations_pass():
     with np.errstate(over="ignore"):
-        checks.check_against_reference("activations", activations_variant())
+        check_locally(A1, "activations", activations_variant())
 
 
 @pytest.mark.parametrize("variant", [dict(sig="s"), dict(elu="np.minimum(x, 0) + 1.0")])
 def test_wrong_activations_fail(variant):
     with np.errstate(over="ignore"), pytest.raises(AssertionError, match="differs from the reference"):
-        checks.check_against_reference("activations", activations_variant(**variant))
+        check_locally(A1, "activations", activations_variant(**variant))
 
 
 def test_relu_bump_with_inner_ramps_fails():
@@ -215,7 +218,7 @@ def relu_bump(x, left, right, height):
     return height / w * (r(x - left) - r(x - left - w) - r(x - right + w) + r(x - right))
 '''
     with pytest.raises(AssertionError, match="bump differs"):
-        checks.check_against_reference("relu_bump", define(source, "relu_bump"))
+        check_locally(A1, "relu_bump", define(source, "relu_bump"))
 
 
 def test_bump_sum_with_a_loop_fails():
@@ -226,16 +229,16 @@ def bump_sum(x, edges, heights):
         total = total + relu_bump(x, edges[k], edges[k + 1], heights[k])
     return total
 '''
-    student = define(source, "bump_sum", relu_bump=references.reference("relu_bump"))
+    student = define(source, "bump_sum", relu_bump=A1.reference("relu_bump"))
     with pytest.raises(AssertionError, match="for loop"):
-        checks.check_against_reference("bump_sum", student)
+        check_locally(A1, "bump_sum", student)
 
 
 # --- the oracle: numeric gradients ----------------------------------------------------------
 
 @pytest.mark.parametrize("seed, reg", [(0, 0.0), (1, 0.1), (2, 1.0)])
 def test_loss_gradients_match_numeric_gradients(seed, reg):
-    loss_fn = references.reference("two_layer_loss")
+    loss_fn = A1.reference("two_layer_loss")
     rng = np.random.default_rng(seed)
     N, D, H, C = 7, 5, 9, 4
     params = {"W1": 0.4 * rng.normal(size=(D, H)), "b1": 0.3 * rng.normal(size=H),
@@ -248,7 +251,7 @@ def test_loss_gradients_match_numeric_gradients(seed, reg):
 
 
 def test_collapse_is_exact_for_the_stack():
-    collapse = references.reference("collapse_linear_layers")
+    collapse = A1.reference("collapse_linear_layers")
     rng = np.random.default_rng(0)
     W1, b1, W2, b2 = rng.normal(size=(6, 4)), rng.normal(size=4), rng.normal(size=(4, 3)), rng.normal(size=3)
     X = rng.normal(size=(10, 6))
@@ -257,7 +260,7 @@ def test_collapse_is_exact_for_the_stack():
 
 
 def test_bump_sum_converges_to_sine():
-    bump_sum = references.reference("bump_sum")
+    bump_sum = A1.reference("bump_sum")
     x = np.linspace(0, 2 * np.pi, 1000)
     errors = []
     for k in (6, 24, 96):

@@ -7,7 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from autograder import checks, references
+from autograder.judge import check_locally
+from course_under_test import COURSE
+
+A2 = COURSE.assignment("a2")
 
 NAMES = ["GraphValue", "affine_forward", "affine_backward", "relu_forward", "relu_backward", "sigmoid_forward",
          "sigmoid_backward", "tanh_forward", "tanh_backward", "leaky_relu_forward", "leaky_relu_backward",
@@ -16,7 +19,7 @@ NAMES = ["GraphValue", "affine_forward", "affine_backward", "relu_forward", "rel
 
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_passes_its_spec(name):
-    checks.check_against_reference(name, references.reference(name))
+    check_locally(A2, name, A2.reference(name))
 
 
 def student(source: str, name: str, **companions):
@@ -30,12 +33,12 @@ def student(source: str, name: str, **companions):
 
 
 def ref(*names):
-    return {name: references.reference(name) for name in names}
+    return {name: A2.reference(name) for name in names}
 
 
 def assert_fails(name, fn, match=None):
     with pytest.raises(AssertionError, match=match):
-        checks.check_against_reference(name, fn)
+        check_locally(A2, name, fn)
 
 
 # --- the scalar graph -------------------------------------------------------------------
@@ -85,7 +88,7 @@ class GraphValue:
 def test_graph_with_correct_backward_passes():
     # the test's own class is right when it accumulates: this guards the wrong variants below
     fn = student(WRONG_GRAPH.replace("MISTAKE", "p.grad += local * node.grad"), "GraphValue")
-    checks.check_against_reference("GraphValue", fn)
+    check_locally(A2, "GraphValue", fn)
 
 
 def test_graph_that_overwrites_instead_of_summing_fails():
@@ -126,7 +129,7 @@ def test_affine_forward_without_bias_fails():
 def test_relu_backward_gated_by_output_is_fine():
     fn = student("def relu_backward(dout, cache):\n    return dout * (np.maximum(cache, 0) > 0)\n", "relu_backward",
                  **ref("relu_forward"))
-    checks.check_against_reference("relu_backward", fn)
+    check_locally(A2, "relu_backward", fn)
 
 
 def test_relu_backward_gated_by_dout_fails():
@@ -168,7 +171,7 @@ def test_softmax_without_max_shift_fails_on_large_scores():
 
 
 def test_softmax_summed_not_averaged_fails():
-    reference = references.reference("softmax_loss")
+    reference = A2.reference("softmax_loss")
     fn = student("def softmax_loss(scores, y):\n    loss, d = REF(scores, y)\n    return loss * len(y), d * len(y)\n",
                  "softmax_loss", REF=reference)
     assert_fails("softmax_loss", fn, "typical")
@@ -193,17 +196,17 @@ def _net_with(grad_reg, biases=False):
 
 
 def test_fc_net_wrapper_around_reference_is_fine():
-    fn = student(_net_with(2.0), "fc_net_loss", REF=references.reference("fc_net_loss"))
-    checks.check_against_reference("fc_net_loss", fn)
+    fn = student(_net_with(2.0), "fc_net_loss", REF=A2.reference("fc_net_loss"))
+    check_locally(A2, "fc_net_loss", fn)
 
 
 def test_fc_net_reg_gradient_without_factor_two_fails():
-    fn = student(_net_with(1.0), "fc_net_loss", REF=references.reference("fc_net_loss"))
+    fn = student(_net_with(1.0), "fc_net_loss", REF=A2.reference("fc_net_loss"))
     assert_fails("fc_net_loss", fn, "grads")
 
 
 def test_fc_net_regularising_biases_fails():
-    fn = student(_net_with(2.0, biases=True), "fc_net_loss", REF=references.reference("fc_net_loss"))
+    fn = student(_net_with(2.0, biases=True), "fc_net_loss", REF=A2.reference("fc_net_loss"))
     assert_fails("fc_net_loss", fn)
 
 
@@ -211,7 +214,7 @@ def test_fc_net_with_fixed_two_layers_fails():
     source = ("def fc_net_loss(params, X, y, reg):\n"
               "    sub = {k: params[k] for k in ('W1', 'b1', 'W2', 'b2') if k in params}\n"
               "    return REF(sub, X, y, reg)\n")
-    assert_fails("fc_net_loss", student(source, "fc_net_loss", REF=references.reference("fc_net_loss")))
+    assert_fails("fc_net_loss", student(source, "fc_net_loss", REF=A2.reference("fc_net_loss")))
 
 
 # --- update rules ------------------------------------------------------------------------
@@ -265,9 +268,9 @@ def test_affine_matches_torch():
     rng = np.random.default_rng(0)
     x, w, b, dout = rng.normal(size=(5, 2, 3, 4)), rng.normal(size=(24, 7)), rng.normal(size=7), rng.normal(size=(5, 7))
     expected, (dx, dw, db) = _torch_grads(lambda x, w, b: x.reshape(x.shape[0], -1) @ w + b, x, w, b, dout=dout)
-    out, cache = references.reference("affine_forward")(x, w, b)
+    out, cache = A2.reference("affine_forward")(x, w, b)
     close(out, expected)
-    for got, want in zip(references.reference("affine_backward")(dout, cache), (dx, dw, db)):
+    for got, want in zip(A2.reference("affine_backward")(dout, cache), (dx, dw, db)):
         close(got, want)
 
 
@@ -284,9 +287,9 @@ def test_elementwise_layers_match_torch(name, torch_fn, kwargs):
     x = np.concatenate([rng.normal(size=(4, 6)), [[-30.0, -5.0, -1e-3, 1e-3, 5.0, 30.0]]])
     dout = rng.normal(size=x.shape)
     expected, (dx,) = _torch_grads(lambda t: torch_fn(torch.nn.functional, t), x, dout=dout)
-    out, cache = references.reference(f"{name}_forward")(x, **kwargs)
+    out, cache = A2.reference(f"{name}_forward")(x, **kwargs)
     close(out, expected)
-    close(references.reference(f"{name}_backward")(dout, cache), dx)
+    close(A2.reference(f"{name}_backward")(dout, cache), dx)
 
 
 def test_softmax_loss_matches_cross_entropy():
@@ -296,7 +299,7 @@ def test_softmax_loss_matches_cross_entropy():
         y = rng.integers(0, 5, size=8)
         expected, (dscores,) = _torch_grads(
             lambda s: torch.nn.functional.cross_entropy(s, torch.tensor(y)), scores)
-        loss, got = references.reference("softmax_loss")(scores, y)
+        loss, got = A2.reference("softmax_loss")(scores, y)
         close(loss, expected)
         close(got, dscores)
 
@@ -308,6 +311,6 @@ def test_svm_loss_matches_multi_margin_loss():
     # PyTorch averages the hinge terms over the C classes as well; ours sums them.
     expected, (dscores,) = _torch_grads(
         lambda s: 5 * torch.nn.functional.multi_margin_loss(s, torch.tensor(y), p=1, margin=1.0), scores)
-    loss, got = references.reference("svm_loss")(scores, y)
+    loss, got = A2.reference("svm_loss")(scores, y)
     close(loss, expected)
     close(got, dscores)

@@ -7,7 +7,10 @@ import linecache
 import numpy as np
 import pytest
 
-from autograder import checks, references, specs
+from autograder.judge import check_locally
+from course_under_test import COURSE
+
+A2 = COURSE.assignment("a2")
 
 NAMES = ["fc_layer_param_count", "conv_output_size", "conv_forward_naive", "conv_backward_naive",
          "max_pool_forward_naive", "max_pool_backward_naive", "avg_pool_forward_naive",
@@ -16,7 +19,7 @@ NAMES = ["fc_layer_param_count", "conv_output_size", "conv_forward_naive", "conv
 
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_passes_its_spec(name):
-    checks.check_against_reference(name, references.reference(name))
+    check_locally(A2, name, A2.reference(name))
 
 
 def _define(source: str, name: str, extra: dict | None = None):
@@ -30,7 +33,7 @@ def _define(source: str, name: str, extra: dict | None = None):
 
 def _fails(name: str, fn) -> None:
     with pytest.raises(AssertionError):
-        checks.check_against_reference(name, fn)
+        check_locally(A2, name, fn)
 
 
 # --------------------------------------------------------------------------- sizes
@@ -80,7 +83,7 @@ def test_true_convolution_with_flipped_kernel_fails():
 
 def test_forward_template_with_unflipped_kernel_passes():
     """Guards the template above: the only mistake in the failing variant is the flip."""
-    checks.check_against_reference("conv_forward_naive", _define(FORWARD_TEMPLATE.format(kernel="w"),
+    check_locally(A2, "conv_forward_naive", _define(FORWARD_TEMPLATE.format(kernel="w"),
                                                                  "conv_forward_naive"))
 
 
@@ -116,8 +119,8 @@ def test_conv_backward_with_db_averaged_fails():
     fn = _define("def conv_backward_naive(dout, cache):\n"
                  "    dx, dw, db = reference_backward(dout, cache)\n"
                  "    return dx, dw, db / dout.shape[0]\n", "conv_backward_naive",
-                 {"reference_backward": references.reference("conv_backward_naive"),
-                  "conv_forward_naive": references.reference("conv_forward_naive")})
+                 {"reference_backward": A2.reference("conv_backward_naive"),
+                  "conv_forward_naive": A2.reference("conv_forward_naive")})
     _fails("conv_backward_naive", fn)
 
 
@@ -184,12 +187,12 @@ def avg_pool_backward_naive(dout, cache):
     return dx
 '''
     _fails("avg_pool_backward_naive", _define(source, "avg_pool_backward_naive"))
-    checks.check_against_reference("avg_pool_forward_naive", _define(source, "avg_pool_forward_naive"))
+    check_locally(A2, "avg_pool_forward_naive", _define(source, "avg_pool_forward_naive"))
 
 
 # --------------------------------------------------------------------------- ConvNet
 def _convnet_variant(transform):
-    reference_fn = references.reference("three_layer_convnet_loss")
+    reference_fn = A2.reference("three_layer_convnet_loss")
 
     def three_layer_convnet_loss(params, X, y=None, reg=0.0):
         return transform(reference_fn, params, X, y, reg)
@@ -239,9 +242,9 @@ def test_conv_matches_torch(x_shape, w_shape, stride, pad):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(sum(x_shape) + 10 * stride + pad)
     x, w, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=w_shape[0])
-    out, cache = references.reference("conv_forward_naive")(x, w, b, stride, pad)
+    out, cache = A2.reference("conv_forward_naive")(x, w, b, stride, pad)
     dout = rng.normal(size=out.shape)
-    dx, dw, db = references.reference("conv_backward_naive")(dout, cache)
+    dx, dw, db = A2.reference("conv_backward_naive")(dout, cache)
 
     tx, tw, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, w, b))
     tout = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=pad)
@@ -262,8 +265,8 @@ def test_pooling_matches_torch(shape, ph, pw, stride, ties, kind):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(sum(shape) + ph + 3 * pw + stride)
     x = rng.integers(0, 3, size=shape).astype(np.float64) if ties else rng.normal(size=shape)
-    forward = references.reference(f"{kind}_pool_forward_naive")
-    backward = references.reference(f"{kind}_pool_backward_naive")
+    forward = A2.reference(f"{kind}_pool_forward_naive")
+    backward = A2.reference(f"{kind}_pool_backward_naive")
     out, cache = forward(x, pool_height=ph, pool_width=pw, stride=stride)
     dout = rng.normal(size=out.shape)
     dx = backward(dout, cache)
@@ -281,21 +284,21 @@ def test_reference_naive_layers_match_the_fast_layers():
                                           max_pool_forward_fast)
     rng = np.random.default_rng(7)
     x, w, b = rng.normal(size=(2, 3, 9, 8)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
-    out, cache = references.reference("conv_forward_naive")(x, w, b, 2, 1)
+    out, cache = A2.reference("conv_forward_naive")(x, w, b, 2, 1)
     out_fast, cache_fast = conv_forward_fast(x, w, b, 2, 1)
     dout = rng.normal(size=out.shape)
     _assert_close(out, out_fast)
-    for got, expected in zip(references.reference("conv_backward_naive")(dout, cache),
+    for got, expected in zip(A2.reference("conv_backward_naive")(dout, cache),
                              conv_backward_fast(dout, cache_fast)):
         _assert_close(got, expected)
     x = rng.integers(0, 3, size=(2, 3, 6, 6)).astype(np.float64)
-    out, cache = references.reference("max_pool_forward_naive")(x, 2, 2, 2)
+    out, cache = A2.reference("max_pool_forward_naive")(x, 2, 2, 2)
     out_fast, cache_fast = max_pool_forward_fast(x, 2, 2, 2)
     dout = rng.normal(size=out.shape)
     _assert_close(out, out_fast)
-    _assert_close(references.reference("max_pool_backward_naive")(dout, cache), max_pool_backward_fast(dout, cache_fast))
+    _assert_close(A2.reference("max_pool_backward_naive")(dout, cache), max_pool_backward_fast(dout, cache_fast))
 
 
 def test_specs_are_registered():
     for name in NAMES:
-        assert specs.get(name).name == name
+        assert A2.spec(name).name == name

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import release
+from course_under_test import COURSE
 
-ROOT = release.course_repo()
-ASSIGNMENTS = release.assignment_names()
+ROOT = COURSE.root
+ASSIGNMENTS = COURSE.assignments()
 pytestmark = pytest.mark.slow
 
 
@@ -34,7 +34,8 @@ def graded(request, tmp_path_factory):
     """Autograde the two students; yield (assignment, course root, gradebook)."""
     assignment = request.param
     course_root = tmp_path_factory.mktemp(f"course-{assignment}")
-    env = dict(os.environ, COURSE_ROOT=str(course_root), COURSE_QUICK="1",
+    # Plain nbgrader runs hidden checks in the kernel, which finds the course through COURSE_DIR.
+    env = dict(os.environ, COURSE_ROOT=str(course_root), COURSE_DIR=str(ROOT), COURSE_QUICK="1",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     _nbgrader(["generate_assignment", assignment, "--force",
                f"--CourseDirectory.release_directory={course_root / 'release'}"], env)

@@ -1,14 +1,14 @@
-"""Tests of the hidden-test check API (autograder.checks) on a small fake solutions folder."""
+"""Tests of the hidden-test check API (autograder.checks, autograder.judge) on a small fake assignment."""
 from __future__ import annotations
 
-import sys
 
 import nbformat
 import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder import checks, references, specs, verdicts
+from autograder import checks, judge, record, specs
+from autograder.course import Assignment, CourseError
 
 REFERENCE_SOURCE = '''
 import numpy as np
@@ -22,27 +22,34 @@ def scaled_sum(x, scale):
 '''
 
 
+SPEC_SOURCE = '''
+from autograder.specs import Case, Spec
+
+
+def _cases(rng):
+    yield Case("typical", (rng.normal(size=(4, 3)), 2.0))
+    yield Case("one row", (rng.normal(size=(1, 5)),), {"scale": -1.0})
+
+
+SPECS = [Spec("scaled_sum", cases=_cases, outputs=("rows", "total"), vectorised=True)]
+'''
+
+
 @pytest.fixture
 def fake_course(tmp_path, monkeypatch):
-    """A solutions folder with one answer cell defining scaled_sum, and its spec."""
+    """An assignment folder with one answer cell defining scaled_sum and its spec file; the working
+    directory is that folder, as for a notebook running in it."""
     folder = tmp_path / "solutions" / "ax"
     folder.mkdir(parents=True)
     answer = new_code_cell(REFERENCE_SOURCE, metadata={"nbgrader": {
         "grade": False, "grade_id": "scaled_sum", "locked": False, "schema_version": 3, "solution": True}})
     nbformat.write(new_notebook(cells=[new_code_cell("x = 1"), answer]), folder / "01_fake.ipynb")
-    monkeypatch.setenv(references.SOLUTIONS_ENV, str(tmp_path / "solutions"))
-    references._index.cache_clear()
-    references._load.cache_clear()
-
-    def cases(rng):
-        yield specs.Case("typical", (rng.normal(size=(4, 3)), 2.0))
-        yield specs.Case("one row", (rng.normal(size=(1, 5)),), {"scale": -1.0})
-
-    spec = specs.Spec("scaled_sum", cases=cases, outputs=("rows", "total"), vectorised=True)
-    monkeypatch.setitem(specs._REGISTRY, "scaled_sum", spec)
-    yield spec
-    references._index.cache_clear()
-    references._load.cache_clear()
+    (folder / "01_fake.specs.py").write_text(SPEC_SOURCE, encoding="utf-8")
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.source_directory = 'solutions'\n")
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv(record.DIR_ENV, raising=False)
+    monkeypatch.delenv(record.SPECS_ENV, raising=False)
+    return Assignment.from_folder(folder)
 
 
 def define(source: str):
@@ -56,7 +63,7 @@ def define(source: str):
 
 
 def test_reference_is_loaded_from_the_answer_cell(fake_course):
-    fn = references.reference("scaled_sum")
+    fn = fake_course.reference("scaled_sum")
     rows, total = fn(np.ones((2, 3)), 2.0)
     np.testing.assert_array_equal(rows, [6.0, 6.0]) and total == 12.0
 
@@ -107,19 +114,21 @@ def test_loops_in_called_helpers_are_found(fake_course):
 
 
 def test_unknown_names_are_setup_errors(fake_course):
-    with pytest.raises(KeyError, match="No spec registered"):
-        specs.get("no_such_function")
-    with pytest.raises(references.MissingReferenceError, match="defines 'nothing'"):
-        references.reference("nothing")
+    with pytest.raises(specs.SpecError, match="No spec for 'no_such_function'"):
+        fake_course.spec("no_such_function")
+    with pytest.raises(CourseError, match="defines 'nothing'"):
+        fake_course.reference("nothing")
+    with pytest.raises(AssertionError, match="No spec for 'nothing'"):
+        checks.check_against_reference("nothing", len)
 
 
-def _judge_channel(folder, salt=0):
+def _judge_channel(assignment, folder, salt=0):
     """Read every record in ``folder`` and judge it as the grading process does."""
     outcomes = []
     for path in sorted(folder.glob("*.npz")):
-        record, arrays = verdicts.read(path)
+        collected = record.read(path)
         try:
-            checks.judge(checks.from_record(record, arrays), salt)
+            judge.judge(collected, assignment.spec(collected.name), assignment.reference(collected.name), salt)
             outcomes.append("pass")
         except AssertionError as error:
             outcomes.append(str(error))
@@ -136,28 +145,30 @@ def test_in_grading_mode_the_kernel_only_records_and_the_grader_judges(fake_cour
                                                                         body, outcome):
     folder = tmp_path / "verdicts"
     folder.mkdir()
-    monkeypatch.setenv(verdicts.DIR_ENV, str(folder))
-    monkeypatch.setenv(verdicts.SALT_ENV, "12345")
+    monkeypatch.setenv(record.DIR_ENV, str(folder))
+    monkeypatch.setenv(record.SPECS_ENV, str(fake_course.source_dir))
+    monkeypatch.setenv(record.SALT_ENV, "12345")
     student = define(f"def scaled_sum(x, scale):\n    {body}\n")
     checks.check_against_reference("scaled_sum", student)  # never raises in the kernel
-    results = _judge_channel(folder, salt=12345)
+    results = _judge_channel(fake_course, folder, salt=12345)
     assert len(results) == 1 and outcome in results[0]
 
 
 def test_grader_detects_inputs_changed_in_the_kernel(fake_course, tmp_path, monkeypatch):
     folder = tmp_path / "verdicts"
     folder.mkdir()
-    monkeypatch.setenv(verdicts.DIR_ENV, str(folder))
+    monkeypatch.setenv(record.DIR_ENV, str(folder))
+    monkeypatch.setenv(record.SPECS_ENV, str(fake_course.source_dir))
     student = define("def scaled_sum(x, scale):\n    r = scale * np.sum(x, axis=1)\n    return r, r.sum()\n")
     checks.check_against_reference("scaled_sum", student)  # recorded with salt 0 (none set)
-    assert "inputs were changed" in _judge_channel(folder, salt=7)[0]
+    assert "inputs were changed" in _judge_channel(fake_course, folder, salt=7)[0]
 
 
 def test_a_forged_record_file_is_a_record_error(tmp_path):
     forged = tmp_path / "00000-1.npz"
     forged.write_bytes(b"PK not really a zip")
-    with pytest.raises(verdicts.RecordError):
-        verdicts.read(forged)
+    with pytest.raises(record.RecordError):
+        record.read(forged)
 
 
 def test_run_and_companion_call_functions_defined_beside_the_checked_one():

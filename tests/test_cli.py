@@ -18,12 +18,16 @@ COURSE = [sys.executable, "-m", "autograder.cli"]
 
 def test_help_lists_the_commands():
     result = subprocess.run(COURSE + ["--help"], capture_output=True, text=True, check=True)
-    for command in ("data", "demo"):
-        assert command in result.stdout
+    for command in ("init", "release", "grade", "feedback", "export", "demo", "check", "data"):
+        assert f"    {command}" in result.stdout, command
+    assert "join as they land" not in result.stdout
 
 
 @pytest.mark.parametrize("argv", [["data", "--help"], ["data", "generate", "--help"],
-                                  ["data", "download", "--help"], ["data", "info", "--help"], ["demo", "--help"]])
+                                  ["data", "download", "--help"], ["data", "info", "--help"], ["demo", "--help"],
+                                  ["init", "--help"], ["release", "--help"], ["grade", "--help"],
+                                  ["feedback", "--help"], ["export", "--help"], ["check", "--help"],
+                                  ])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(argv)

@@ -16,6 +16,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from autograder import batch, release
+from autograder.grading import NotebookStatus
 from toy_course import make_repo, student_notebook
 
 pytestmark = pytest.mark.slow
@@ -74,11 +75,8 @@ HOSTILE = {
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("repo")
-    make_repo(root)
-    patch = pytest.MonkeyPatch()
-    patch.setattr(release, "course_repo", lambda: root)
-    patch.setenv("COURSE_ROOT", str(root / "course_root"))
-    release.release("toy")
+    course = make_repo(root)
+    release.release(course, "toy")
     submissions = root / "submitted"
     for student, (body, edit, _, _) in HOSTILE.items():
         folder = submissions / student / "toy"
@@ -93,9 +91,8 @@ def graded(tmp_path_factory):
     corrupt = submissions / "corrupt" / "toy"
     corrupt.mkdir(parents=True)
     (corrupt / "01_toy.ipynb").write_text("{ this is not json")
-    results = batch.grade("toy", submissions, jobs=2, cell_timeout=5, notebook_timeout=60, progress=False)
-    yield root, {result.student: result for result in results}
-    patch.undo()
+    results = batch.grade(course, "toy", submissions, jobs=2, cell_timeout=5, notebook_timeout=60, progress=False)
+    return course, {result.student: result for result in results}
 
 
 @pytest.mark.parametrize("student", sorted(HOSTILE))
@@ -117,7 +114,8 @@ def test_a_renamed_notebook_is_graded_and_an_extra_one_is_reported(graded):
 
 
 def test_nothing_was_written_outside_the_sandbox(graded):
-    root, _ = graded
+    course, _ = graded
+    root = course.root
     import autograder
 
     checkout = Path(autograder.__file__).resolve().parent.parent
@@ -128,15 +126,15 @@ def test_nothing_was_written_outside_the_sandbox(graded):
 def test_missing_and_corrupt_notebooks_have_no_score_and_a_reason(graded):
     _, results = graded
     missing, corrupt = results["missing"].notebooks[0], results["corrupt"].notebooks[0]
-    assert missing.status == "missing" and missing.auto_score is None and "not submitted" in missing.reason
-    assert corrupt.status == "unreadable" and corrupt.auto_score is None and "not a readable notebook" in corrupt.reason
+    assert missing.status is NotebookStatus.MISSING and missing.auto_score is None and "not submitted" in missing.reason
+    assert corrupt.status is NotebookStatus.UNREADABLE and corrupt.auto_score is None and "not a readable notebook" in corrupt.reason
 
 
 def test_scores_are_in_nbgraders_gradebook(graded):
     from nbgrader.api import Gradebook
 
-    root, _ = graded
-    with Gradebook(f"sqlite:///{root / 'course_root' / 'gradebook.db'}") as gradebook:
+    course, _ = graded
+    with Gradebook(course.gradebook_url) as gradebook:
         grade = gradebook.find_grade("toy_row_sums_tests", "01_toy", "toy", "correct")
         assert grade.auto_score == 2
         assert gradebook.find_grade("toy_row_sums_tests", "01_toy", "toy", "liar").auto_score == 0
@@ -147,8 +145,8 @@ def test_scores_are_in_nbgraders_gradebook(graded):
 def test_feedback_shows_scores_and_reasons_but_never_hidden_tests(graded, tmp_path):
     from autograder import reports
 
-    root, _ = graded
-    pages = {p.parent.parent.name: p.read_text() for p in reports.feedback(root / "course_root", "toy", tmp_path)}
+    course, _ = graded
+    pages = {p.parent.parent.name: p.read_text() for p in reports.feedback(course, "toy", tmp_path)}
     assert "returned a Liar" in pages["liar"] and "0 / 2" in pages["liar"]
     assert "2 / 2" in pages["correct"] and "awaiting a person" in pages["correct"]
     assert "not submitted" in pages["missing"]
@@ -161,9 +159,9 @@ def test_export_leaves_ungraded_notebooks_empty_with_a_reason(graded, tmp_path):
 
     from autograder import reports
 
-    root, _ = graded
+    course, _ = graded
     target = tmp_path / "grades.csv"
-    reports.export_csv(root / "course_root", "toy", target)
+    reports.export_csv(course, "toy", target)
     rows = {row["student"]: row for row in csv.DictReader(target.open())}
     assert rows["correct"]["01_toy"] == "2" and "not graded yet" in rows["correct"]["reason"]
     assert rows["missing"]["01_toy"] == "" and "not submitted" in rows["missing"]["reason"]
@@ -174,16 +172,18 @@ def test_export_leaves_ungraded_notebooks_empty_with_a_reason(graded, tmp_path):
 def test_cli_reports_setup_errors_clearly(graded, tmp_path, capsys):
     from autograder import cli
 
-    assert cli.main(["grade", "toy", "--submissions", str(tmp_path / "nowhere")]) == 1
+    course, _ = graded
+    assert cli.main(["--course", str(course.root), "grade", "toy", "--submissions", str(tmp_path / "nowhere")]) == 1
     assert "does not exist" in capsys.readouterr().err
-    assert cli.main(["grade", "no_such_assignment", "--submissions", str(tmp_path)]) == 1
+    assert cli.main(["grade", "no_such_assignment", "--course", str(course.root), "--submissions", str(tmp_path)]) == 1
     assert "Unknown assignment" in capsys.readouterr().err
 
 
 def test_student_check_passes_a_correct_notebook_and_fails_a_stub(graded, tmp_path, capsys):
     from autograder import student_check
 
-    root, _ = graded
+    course, _ = graded
+    root = course.root
     correct = root / "submitted" / "correct" / "toy" / "01_toy.ipynb"
     assert student_check.check(correct) == 0
     assert "pass  toy_row_sums_visible" in capsys.readouterr().out

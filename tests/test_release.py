@@ -9,19 +9,26 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder import release
+from autograder.course import Course
+from course_under_test import COURSE
 
-ROOT = release.course_repo()
-ASSIGNMENTS = release.assignment_names()
+ROOT = COURSE.root
+ASSIGNMENTS = COURSE.assignments()
 
 
-def test_both_assignments_exist():
-    assert ASSIGNMENTS == ["a1", "a2"]
+def test_every_assignment_exists():
+    assert ASSIGNMENTS[:2] == ["a1", "a2"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_committed_release_equals_a_fresh_generation(assignment):
-    release.release(assignment, check=True)
+    release.release(COURSE, assignment, check=True)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_assignment_validates(assignment):
+    assert release.validate(COURSE.assignment(assignment)) == []
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -87,20 +94,20 @@ def test_leak_detector_finds_each_kind_of_leak(tmp_path, leak, expected):
 
 
 @pytest.mark.slow
-def test_release_writes_a_clean_release_then_check_catches_a_hand_edit(tmp_path, monkeypatch):
+def test_release_writes_a_clean_release_then_check_catches_a_hand_edit(tmp_path):
     fake_root = tmp_path / "repo"
     _toy_source(fake_root / "solutions" / "toy")
     shutil.copy(ROOT / "nbgrader_config.py", fake_root)
-    monkeypatch.setattr(release, "course_repo", lambda: fake_root)
+    course = Course.at(fake_root)
 
-    release.release("toy")
+    release.release(course, "toy")
     released = fake_root / "assignments" / "toy" / "01_toy.ipynb"
     assert release.find_leaks(released.parent, fake_root / "solutions" / "toy") == []
     assert "raise NotImplementedError(" in nbformat.read(released, as_version=4).cells[0].source
-    assert release.release("toy", check=True)
+    assert release.release(course, "toy", check=True)
 
     notebook = nbformat.read(released, as_version=4)
     notebook.cells[0].source += "\nAn edit made by hand."
     nbformat.write(notebook, released)
     with pytest.raises(release.ReleaseError, match="differs from a fresh generation: .*01_toy.ipynb"):
-        release.release("toy", check=True)
+        release.release(course, "toy", check=True)

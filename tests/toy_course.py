@@ -1,4 +1,4 @@
-"""A one-notebook toy course for the grader's tests: source, release and synthetic students."""
+"""A one-notebook toy course for the grader's tests: source with its spec file, release, synthetic students."""
 from __future__ import annotations
 
 import shutil
@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder import release
+from autograder.course import Course
 
 ANSWER = ("import numpy as np\n\ndef toy_row_sums(x):\n    \"\"\"(N, D) float -> (N,) float: the sum of each row.\"\"\"\n"
           "    ### BEGIN SOLUTION\n    return np.sum(x, axis=1)\n    ### END SOLUTION")
@@ -24,8 +24,12 @@ def _marks(grade_id, **kwargs):
     return {"nbgrader": marks}
 
 
-def make_repo(root: Path) -> Path:
-    """Write a course repository with the toy assignment into ``root`` and return it."""
+SPECS = Path(__file__).with_name("toy_specs.py")
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "nbgrader_config.py"
+
+
+def make_repo(root: Path) -> Course:
+    """Write a course folder with the toy assignment into ``root``; return it with its work in ``root/course_root``."""
     source = new_notebook(cells=[
         new_markdown_cell("# Toy notebook"),
         new_code_cell("rows = 3  # a plain cell the student may change"),
@@ -38,8 +42,9 @@ def make_repo(root: Path) -> Path:
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     (root / "solutions" / "toy").mkdir(parents=True)
     nbformat.write(source, root / "solutions" / "toy" / "01_toy.ipynb")
-    shutil.copy(release.course_repo() / "nbgrader_config.py", root)
-    return root
+    shutil.copy(SPECS, root / "solutions" / "toy" / "01_toy.specs.py")
+    shutil.copy(REPO_CONFIG, root)
+    return Course.at(root).with_work_folder(root / "course_root")
 
 
 def student_notebook(release_notebook: Path, body: str | None = None, edit=None) -> nbformat.NotebookNode:

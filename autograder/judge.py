@@ -1,0 +1,141 @@
+"""The grader's half of a check: judge what the kernel recorded against the reference, outside it.
+
+:func:`judge` replays the spec's cases with the grader's salt, verifies that the record answers
+exactly those cases on exactly those inputs, runs the reference on each, and compares. Only plain
+numbers, NumPy arrays, and tuples, lists or dicts of them count as outputs; any other object (one
+whose ``==`` always says True, say) never reaches this side. Messages name the case and the size of
+the error, never the reference's output.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import numpy as np
+
+from autograder import checks, record, specs
+
+
+def judge(collected: record.CheckRecord, spec: specs.Spec, reference_fn: Callable, salt: int = 0) -> None:
+    """Compare what was collected for ``spec`` with ``reference_fn``.
+
+    Raises:
+        AssertionError: on the first problem or failing case, with a message for the student.
+    """
+    failures = failures_of(collected, spec, reference_fn, salt)
+    if failures:
+        raise AssertionError(failures[0])
+
+
+def failures_of(collected: record.CheckRecord, spec: specs.Spec, reference_fn: Callable, salt: int = 0) -> list[str]:
+    """Every reason the record fails (empty when it passes): problems first, then one per failing case."""
+    if collected.name != spec.name:
+        return [f"{spec.name}: the record is about {collected.name!r}; the check was tampered with."]
+    failures = list(collected.problems)
+    cases = list(spec.cases(spec.rng(salt)))
+    if [case.label for case in cases] != [result.label for result in collected.results]:
+        return failures + [f"{spec.name}: the recorded cases do not match the spec; the check was tampered with."]
+    for case, result in zip(cases, collected.results):
+        if result.error:
+            failures.append(result.error)
+            continue
+        if result.inputs != checks.input_digest(case):
+            failures.append(f"{spec.name}, case '{case.label}': the check's inputs were changed inside the "
+                            f"notebook; the check was tampered with.")
+            continue
+        expected = checks.run_case(spec, reference_fn, copy.deepcopy(case))
+        try:
+            if spec.judge is not None:
+                try:
+                    spec.judge(result.output, expected, case)
+                except AssertionError as error:
+                    raise AssertionError(f"{spec.name}, case '{case.label}': {error}") from None
+            else:
+                compare_outputs(result.output, expected, spec, case.label)
+        except AssertionError as error:
+            failures.append(str(error))
+    return failures
+
+
+def check_locally(assignment: Any, name: str, student_fn: Callable, salt: int = 0) -> None:
+    """Collect and judge in this process: ``student_fn`` against ``assignment``'s reference ``name``.
+
+    Args:
+        assignment: an :class:`autograder.course.Assignment`.
+        name: the graded function's name (its spec and reference).
+        student_fn: the implementation to check.
+        salt: the salt of the inputs (0 is what an instructor's notebook run uses).
+
+    Raises:
+        AssertionError: the implementation fails the check.
+    """
+    spec = assignment.spec(name)
+    collected = checks.collect(spec, student_fn, salt)
+    # Through the codec, as in grading: what cannot travel out of a kernel fails here too.
+    judge(record.loads(record.dumps(collected)), spec, assignment.reference(name), salt)
+
+
+def _as_numeric(value: Any, where: str) -> np.ndarray:
+    """Return ``value`` as an array if it is a plain number, array, or list/tuple of numbers."""
+    if type(value) in (bool, int, float) or isinstance(value, np.generic) or type(value) is np.ndarray:
+        array = np.asarray(value)
+    elif type(value) in (list, tuple):
+        try:
+            array = np.asarray(value)
+        except ValueError:  # ragged nesting
+            array = np.asarray(None)
+    else:
+        raise AssertionError(f"{where} is a {type(value).__name__}; expected a NumPy array or a number.")
+    if array.dtype.kind not in "biuf":
+        raise AssertionError(f"{where} holds {array.dtype} values; expected numbers.")
+    return array
+
+
+def _compare_arrays(got: Any, expected: Any, spec: specs.Spec, where: str) -> None:
+    expected_array = np.asarray(expected)
+    got_array = _as_numeric(got, where)
+    if got_array.shape != expected_array.shape:
+        raise AssertionError(f"{where} has shape {got_array.shape}; expected {expected_array.shape}.")
+    if spec.exact:
+        wrong = int(np.count_nonzero(got_array != expected_array))
+        if wrong:
+            raise AssertionError(f"{where} differs from the reference in {wrong} of {expected_array.size} entries.")
+        return
+    got64, ref64 = got_array.astype(np.float64), expected_array.astype(np.float64)
+    error = np.abs(got64 - ref64)
+    bad = ~(error <= spec.atol + spec.rtol * np.abs(ref64))  # NaN in either counts as bad
+    bad &= ~(np.isnan(got64) & np.isnan(ref64))
+    if bad.any():
+        finite = error[np.isfinite(error)]
+        largest = f"largest error {finite.max():.2e}" if finite.size else "non-finite values"
+        raise AssertionError(
+            f"{where} differs from the reference in {int(bad.sum())} of {ref64.size} entries ({largest}; "
+            f"allowed {spec.atol:.0e} + {spec.rtol:.0e} * |reference|).")
+
+
+def compare_outputs(got: Any, expected: Any, spec: specs.Spec, label: str) -> None:
+    """Compare a student's return value with the reference's, structure first, then values."""
+    where = f"{spec.name}, case '{label}'"
+    if isinstance(expected, tuple):
+        names = spec.outputs or tuple(f"output {i + 1}" for i in range(len(expected)))
+        if type(got) not in (tuple, list) or len(got) != len(expected):
+            length = f" of length {len(got)}" if type(got) in (tuple, list) else ""
+            raise AssertionError(f"{where}: expected {len(expected)} return values ({', '.join(names)}); "
+                                 f"got {type(got).__name__}{length}.")
+        for part_name, got_part, expected_part in zip(names, got, expected):
+            _compare_value(got_part, expected_part, spec, f"{where}: {part_name}")
+    else:
+        name = spec.outputs[0] if spec.outputs else "the result"
+        _compare_value(got, expected, spec, f"{where}: {name}")
+
+
+def _compare_value(got: Any, expected: Any, spec: specs.Spec, where: str) -> None:
+    if isinstance(expected, dict):
+        if type(got) is not dict:
+            raise AssertionError(f"{where} is a {type(got).__name__}; expected a dict with keys {sorted(expected)}.")
+        if set(got) != set(expected):
+            raise AssertionError(f"{where} has keys {sorted(map(str, got))}; expected {sorted(expected)}.")
+        for key in expected:
+            _compare_arrays(got[key], expected[key], spec, f"{where}[{key!r}]")
+    else:
+        _compare_arrays(got, expected, spec, where)

@@ -1,0 +1,169 @@
+"""The vocabulary of grading specs: how each graded function is exercised, and how spec files load.
+
+A course keeps its specs beside its notebooks, one file per notebook named after it
+(``solutions/a1/02_linear_classifier.specs.py`` beside ``02_linear_classifier.ipynb``). A spec
+file is plain Python that defines a module-level list ``SPECS`` of :class:`Spec` values. Specs hold
+inputs and tolerances only, never expected outputs: those come from the reference solution at
+grading time. The specs of one assignment share one namespace, so a function name may be graded
+in two assignments.
+
+A check has two halves so that the verdict can be reached outside the student's kernel:
+``run`` calls a function (the student's or the reference) on one case and returns plain data
+(numbers, arrays, and tuples, lists or dicts of them); ``judge`` (by default a comparison with
+the spec's tolerances) compares the student's data with the reference's.
+"""
+from __future__ import annotations
+
+import importlib.util
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+
+SPEC_SUFFIX = ".specs.py"
+TEST_CELL_SUFFIX = "_tests"
+
+
+class SpecError(ValueError):
+    """A spec file cannot be loaded or is inconsistent; the message names the file and what to fix."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of a graded function: a label for messages, positional and keyword arguments."""
+
+    label: str
+    args: tuple = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How to check one graded function against its reference.
+
+    Attributes:
+        name: the function's name, as defined in the answer cell.
+        cases: ``cases(rng) -> iterable of Case``; ``rng`` is seeded from the name.
+        rtol, atol: an output entry passes when ``|got - ref| <= atol + rtol * |ref|``.
+        outputs: names of the returned values, for messages (e.g. ``("loss", "dW")``).
+        vectorised: the function must contain no Python loop (checked on its syntax tree).
+        exact: compare exactly (integer outputs such as labels or bin indices).
+        may_modify_inputs: the function is allowed to change its array arguments in place.
+        run: ``run(fn, case) -> data`` calls ``fn`` on one case when a plain call
+            ``fn(*case.args, **case.kwargs)`` is not enough, e.g. a backward pass that needs the
+            forward pass of the same notebook first (fetch it with :func:`companion`), or a
+            training loop whose behaviour is summarised. It must return plain data.
+        judge: ``judge(got, expected, case)`` replaces the numeric comparison for functions
+            judged by behaviour; it raises AssertionError with a message for the student.
+        cell: the grade id of the graded test cell whose hidden test checks this function
+            (default ``<name>_tests``). Its points are earned only when the check passes.
+    """
+
+    name: str
+    cases: Callable[[np.random.Generator], Iterable[Case]] | None = None
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    outputs: tuple[str, ...] = ()
+    vectorised: bool = False
+    exact: bool = False
+    may_modify_inputs: bool = False
+    run: Callable[[Callable, Case], Any] | None = None
+    judge: Callable[[Any, Any, Case], None] | None = None
+    cell: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.cell:
+            object.__setattr__(self, "cell", f"{self.name}{TEST_CELL_SUFFIX}")
+
+    def rng(self, salt: int = 0) -> np.random.Generator:
+        """A generator seeded from the spec's name and ``salt``: the same inputs for the same pair.
+
+        The grader picks the salt of a grading run, so the inputs are not known in advance.
+        """
+        return np.random.default_rng([zlib.crc32(self.name.encode()), salt])
+
+
+def companion(fn: Callable, name: str) -> Callable:
+    """Return the function ``name`` defined beside ``fn`` (in the same notebook or module).
+
+    Raises:
+        AssertionError: there is no such function; the message tells the student what to define.
+    """
+    namespace: Mapping[str, Any] = getattr(fn, "__globals__", {})
+    found = namespace.get(name)
+    if not callable(found):
+        raise AssertionError(f"{getattr(fn, '__name__', 'this function')} is checked together with {name}, "
+                             f"which is not defined in the same notebook; run its cell first.")
+    return found
+
+
+@dataclass(frozen=True)
+class SpecBook:
+    """The specs of one assignment, by function name, and the file each came from."""
+
+    specs: Mapping[str, Spec]
+    files: Mapping[str, Path]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.specs
+
+    def __getitem__(self, name: str) -> Spec:
+        if name not in self.specs:
+            raise SpecError(f"No spec for {name!r} in {', '.join(sorted({p.name for p in self.files.values()})) or 'this assignment (it has no spec file)'}; "
+                            f"add one to the assignment's spec file.")
+        return self.specs[name]
+
+    def names(self) -> list[str]:
+        """Names of every spec, sorted."""
+        return sorted(self.specs)
+
+    def for_cell(self, grade_id: str) -> list[Spec]:
+        """The specs whose hidden check runs in the graded cell ``grade_id``."""
+        return [spec for spec in self.specs.values() if spec.cell == grade_id]
+
+
+def spec_files(folder: Path) -> list[Path]:
+    """The spec files of an assignment folder (``*.specs.py``), sorted."""
+    return sorted(path for path in folder.glob(f"*{SPEC_SUFFIX}") if path.is_file())
+
+
+def _load_file(path: Path, namespace: str) -> list[Spec]:
+    module_name = f"_course_specs_{namespace}_{path.name.removesuffix(SPEC_SUFFIX)}".replace("-", "_").replace(".", "_")
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise SpecError(f"{path} cannot be loaded as Python.")
+    module = importlib.util.module_from_spec(loader_spec)
+    try:
+        loader_spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise SpecError(f"{path}:{error.lineno}: {error.msg}; fix the spec file.") from error
+    found = getattr(module, "SPECS", None)
+    if not isinstance(found, (list, tuple)) or not all(isinstance(spec, Spec) for spec in found):
+        raise SpecError(f"{path} must define SPECS, a list of autograder.specs.Spec values.")
+    for spec in found:
+        if spec.cases is None:
+            raise SpecError(f"{path}: the spec of {spec.name!r} needs cases=.")
+    return list(found)
+
+
+def load(files: Iterable[Path], namespace: str = "course") -> SpecBook:
+    """Load spec files into one :class:`SpecBook`; a name specified twice is an error.
+
+    Args:
+        files: spec files (``*.specs.py``), typically those of one assignment.
+        namespace: a label for the loaded modules (the assignment name).
+
+    Raises:
+        SpecError: a file does not load, lacks ``SPECS``, or two specs share a name.
+    """
+    specs: dict[str, Spec] = {}
+    origin: dict[str, Path] = {}
+    for path in files:
+        for spec in _load_file(Path(path), namespace):
+            if spec.name in specs:
+                raise SpecError(f"{spec.name!r} is specified twice: in {origin[spec.name].name} and {Path(path).name}; "
+                                f"keep one.")
+            specs[spec.name], origin[spec.name] = spec, Path(path)
+    return SpecBook(specs, origin)
