@@ -68,7 +68,8 @@ def _tasks(course: Course, assignment: str, found: list[submissions.Submission],
         uid = FIRST_KERNEL_UID + number % 1000 if os.getuid() == 0 and not unsafe else None
         tasks.append(grading.GradeTask(submission.student, assignment, course.source / assignment, submission.files,
                                        submission.support_files, course.autograded / submission.student / assignment,
-                                       replace(settings, uid=uid), secrets.randbelow(2**31)))
+                                       replace(settings, uid=uid), salt=secrets.randbelow(2**31),
+                                       heldout_seed=secrets.randbelow(2**31)))
     return tasks
 
 

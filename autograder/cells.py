@@ -14,6 +14,7 @@ from typing import Any, Mapping
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS\n?", re.S)
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 CHECK_CALL = re.compile(r"check_against_reference\(\s*['\"](\w+)['\"]")
+ACCURACY_CALL = re.compile(r"check_accuracy\(\s*['\"](\w+)['\"]")
 
 
 class CellKind(enum.Enum):
@@ -98,6 +99,11 @@ def hidden_text(text: str) -> str:
 def hidden_checks(text: str) -> list[str]:
     """Names passed to ``check_against_reference`` in the hidden tests of a source cell."""
     return CHECK_CALL.findall(hidden_text(text))
+
+
+def accuracy_checks(text: str) -> list[str]:
+    """Names passed to ``check_accuracy`` anywhere in a source cell."""
+    return ACCURACY_CALL.findall(text)
 
 
 def same_text(a: str, b: str) -> bool:

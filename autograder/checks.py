@@ -87,6 +87,68 @@ def check_against_reference(name: str, student_fn: Callable) -> None:
     judge.judge(collect(spec, student_fn, salt), spec, assignment.reference(name), salt)
 
 
+PREDICT_BATCH = 500
+
+
+def _predictions(predict: Callable, images: np.ndarray) -> np.ndarray:
+    """``predict`` applied batch by batch; (N,) labels. Raises what ``predict`` raises, or TypeError."""
+    if not callable(predict):
+        raise TypeError(f"predict must be a function of images; got a {type(predict).__name__}")
+    parts = []
+    for start in range(0, len(images), PREDICT_BATCH):
+        batch = images[start:start + PREDICT_BATCH]
+        labels = np.asarray(predict(batch.copy()))
+        if labels.shape != (len(batch),) or labels.dtype.kind not in "biu":
+            raise TypeError(f"predict must return one integer label per image, shape ({len(batch)},); "
+                            f"it returned {labels.dtype} values of shape {labels.shape}")
+        parts.append(labels.astype(np.int64))
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def check_accuracy(name: str, predict: Callable, images: np.ndarray, labels: np.ndarray,
+                   threshold: float) -> float | None:
+    """Check that ``predict`` classifies images well enough.
+
+    Args:
+        name: the accuracy target's name in the course.
+        predict: a function of raw images, (B, 32, 32, 3) uint8, to labels, (B,) int; it must do all
+            its own preprocessing (mean image, features, bias column, ...).
+        images: (N, 32, 32, 3) uint8 validation images, used while you work.
+        labels: (N,) int, their labels.
+        threshold: the accuracy to reach on them.
+
+    Returns:
+        The validation accuracy while you work. During grading nothing is returned: ``predict`` gets
+        a fresh held-out set whose labels stay with the grader, which computes the accuracy and the
+        verdict itself against the course's target.
+
+    Raises:
+        AssertionError: (while you work) the accuracy is below ``threshold``.
+    """
+    target, heldout = record.channel(), os.environ.get(record.HELDOUT_ENV)
+    if target is not None and heldout:
+        collected = record.CheckRecord(name)
+        result = record.CaseResult(record.HELDOUT_LABEL)
+        try:
+            result.output = _predictions(predict, np.load(Path(heldout) / f"{name}.npy", allow_pickle=False))
+        except FileNotFoundError:
+            result.error = f"{name}: the grader has no held-out set of that name; the accuracy cannot be judged."
+        except Exception as error:  # the student's predict failed: recorded as this check's failure
+            result.error = f"{name}: predict raised {type(error).__name__}: {error}"
+        collected.results.append(result)
+        record.write(collected, target)
+        return None
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 4 or labels.shape != (len(images),):
+        raise AssertionError(f"check_accuracy needs images of shape (N, H, W, C) and N labels; got {images.shape} "
+                             f"and {labels.shape}")
+    accuracy = float(np.mean(_predictions(predict, images) == labels))
+    print(f"{name}: accuracy {accuracy:.3f} on {len(images)} validation images (target {threshold:.2f})")
+    assert accuracy >= threshold, (f"{name}: accuracy {accuracy:.3f} is below the target {threshold:.2f}; check the "
+                                   f"functions this model uses and its training")
+    return accuracy
+
+
 def collect(spec: specs.Spec, student_fn: Callable, salt: int = 0) -> record.CheckRecord:
     """Run the student's function on every case of ``spec``; return what it did.
 

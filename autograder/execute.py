@@ -27,6 +27,7 @@ from autograder import record, sandbox
 MAX_OUTPUT_CHARS_PER_CELL = 20_000
 MAX_OUTPUT_CHARS_PER_NOTEBOOK = 500_000
 KERNEL_START_TIMEOUT_S = 60
+DISK_CHECK_INTERVAL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,42 @@ def _truncate(cell: nbformat.NotebookNode, budget: list[int]) -> None:
     cell.outputs = kept
 
 
+def disk_usage(folders: list[Path], max_entries: int) -> tuple[int, int]:
+    """Bytes on disk and entries under ``folders``, never following links; stops counting past ``max_entries``."""
+    used, entries, pending = 0, 0, list(folders)
+    while pending and entries <= max_entries:
+        try:
+            with os.scandir(pending.pop()) as found:
+                for entry in found:
+                    entries += 1
+                    info = entry.stat(follow_symlinks=False)
+                    used += info.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+        except OSError:  # removed while counting, or unreadable: counted as nothing
+            continue
+    return used, entries
+
+
+class _DiskGuard(threading.Thread):
+    """Kills the kernel when its writable folders exceed the disk quota (bytes or entries)."""
+
+    def __init__(self, folders: list[Path], limits: sandbox.Limits, kill) -> None:
+        super().__init__(daemon=True)
+        self.folders, self.limits, self.kill = folders, limits, kill
+        self.exceeded: str | None = None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(DISK_CHECK_INTERVAL_S):
+            used, entries = disk_usage(self.folders, self.limits.disk_entries)
+            if used > self.limits.disk_bytes or entries > self.limits.disk_entries:
+                self.exceeded = (f"the notebook wrote more than its disk quota ({self.limits.disk_bytes / 2**20:.0f} MiB "
+                                 f"in at most {self.limits.disk_entries:,} files); the kernel was stopped")
+                self.kill()
+                return
+
+
 def _error_of(cell: nbformat.NotebookNode) -> str | None:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
@@ -153,9 +190,11 @@ def run_notebook(notebook: nbformat.NotebookNode, workdir: Path, box: Path, reco
     run = NotebookRun(notebook)
     budget = [MAX_OUTPUT_CHARS_PER_NOTEBOOK]
     watchdog = threading.Timer(settings.notebook_timeout_s + 10, lambda: _kill(manager))
+    disk = _DiskGuard([workdir, box], settings.limits, lambda: _kill(manager))
     try:
         with client.setup_kernel(env=env, cwd=str(workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
             watchdog.start()
+            disk.start()
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":
                     continue
@@ -194,6 +233,12 @@ def run_notebook(notebook: nbformat.NotebookNode, workdir: Path, box: Path, reco
         run.stopped = f"the kernel could not start: {error}"
     finally:
         watchdog.cancel()
+        disk.done.set()
         _kill(manager)
+    if disk.exceeded:
+        run.stopped = disk.exceeded
+        for cell_run in run.cells.values():
+            if (cell_run.error or "").startswith("KernelDied"):
+                cell_run.error = f"DiskQuota: {disk.exceeded}"
     run.seconds = time.monotonic() - started
     return run

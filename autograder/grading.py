@@ -21,9 +21,11 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import assemble, cells, execute, judge, record
+import numpy as np
+
+from autograder import assemble, cells, execute, heldout, judge, record
 from autograder.course import Assignment, CourseError
-from autograder.specs import SpecError
+from autograder.specs import AccuracySpec, SpecError
 
 
 class NotebookStatus(str, enum.Enum):
@@ -103,7 +105,18 @@ class GradeTask:
     support_files: tuple[Path, ...]  # other files of the submission folder, copied beside the notebooks
     output_dir: Path  # autograded/<student>/<assignment>
     settings: execute.Settings
+    salt: int  # the salt of the hidden checks' inputs (the kernel knows it)
+    heldout_seed: int = 0  # the seed of the held-out images (the kernel never sees it)
+
+
+@dataclass(frozen=True)
+class Judging:
+    """What the grading process holds to judge a submission's records, outside its kernel."""
+
+    assignment: Assignment
     salt: int
+    dataset: str
+    heldout_labels: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=8)
@@ -112,9 +125,15 @@ def _assignment(source_dir: Path) -> Assignment:
     return Assignment.from_folder(source_dir)
 
 
-def _judge_cell(assignment: Assignment, grade_id: str, records: list[Path], salt: int) -> str | None:
+def _failures(judging: Judging, spec, collected: record.CheckRecord) -> list[str]:
+    if isinstance(spec, AccuracySpec):
+        return judge.accuracy_failures(collected, spec, judging.heldout_labels[spec.name], judging.dataset)
+    return judge.failures_of(collected, spec, judging.assignment.reference(spec.name), judging.salt)
+
+
+def _judge_cell(judging: Judging, grade_id: str, records: list[Path]) -> str | None:
     """Judge the records a graded cell produced; return why it fails, or None when it passes."""
-    expected = assignment.specs.for_cell(grade_id)
+    expected = judging.assignment.specs.for_cell(grade_id)
     received: dict[str, list[record.CheckRecord]] = {}
     for path in records:
         try:
@@ -124,11 +143,11 @@ def _judge_cell(assignment: Assignment, grade_id: str, records: list[Path], salt
         received.setdefault(found.name, []).append(found)
     for spec in expected:
         if not received.get(spec.name):
-            return (f"the hidden check of {spec.name} recorded nothing: the check was skipped or "
+            return (f"the check of {spec.name} recorded nothing: the check was skipped or "
                     f"replaced inside the notebook")
         for collected in received[spec.name]:
             try:
-                failures = judge.failures_of(collected, spec, assignment.reference(spec.name), salt)
+                failures = _failures(judging, spec, collected)
             except (CourseError, SpecError) as error:  # the course's setup, not the student's code
                 return f"the grader could not judge {spec.name}: {error}"
             except Exception as error:  # an output the reference comparison cannot handle
@@ -138,8 +157,8 @@ def _judge_cell(assignment: Assignment, grade_id: str, records: list[Path], salt
     return None
 
 
-def _score_cell(assignment: Assignment, cell: nbformat.NotebookNode, cell_run: execute.CellRun | None,
-                salt: int, stopped: str | None) -> CellScore:
+def _score_cell(judging: Judging, cell: nbformat.NotebookNode, cell_run: execute.CellRun | None,
+                stopped: str | None) -> CellScore:
     score = CellScore(str(cells.grade_id(cell)), cells.points(cell), 0.0)
     if cells.is_manual(cell):
         score.manual, score.score = True, None
@@ -150,7 +169,7 @@ def _score_cell(assignment: Assignment, cell: nbformat.NotebookNode, cell_run: e
     if cell_run.error:
         score.message = cell_run.error
         return score
-    failure = _judge_cell(assignment, score.grade_id, cell_run.records, salt)
+    failure = _judge_cell(judging, score.grade_id, cell_run.records)
     if failure:
         score.message = failure
         return score
@@ -165,7 +184,7 @@ def _unscored(graded_cells: list, status: NotebookStatus, name: str, reason: str
                   manual=cells.is_manual(cell), message=reason) for cell in graded_cells])
 
 
-def _grade_notebook(task: GradeTask, assignment: Assignment, name: str, workdir: Path, scratch: Path,
+def _grade_notebook(task: GradeTask, judging: Judging, name: str, workdir: Path, scratch: Path,
                     settings: execute.Settings) -> NotebookResult:
     source = nbformat.read(task.source_dir / name, as_version=4)
     graded_cells = [cell for cell in source.cells if cells.is_graded(cell)]
@@ -186,22 +205,37 @@ def _grade_notebook(task: GradeTask, assignment: Assignment, name: str, workdir:
                             run.stopped or "", notes=assembled.notes, seconds=run.seconds)
     for cell in graded_cells:
         index = positions.get(cells.grade_id(cell))
-        result.cells.append(_score_cell(assignment, cell, run.cells.get(index) if index is not None else None,
-                                        task.salt, run.stopped))
+        result.cells.append(_score_cell(judging, cell, run.cells.get(index) if index is not None else None,
+                                        run.stopped))
     task.output_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(assembled.notebook, task.output_dir / name)
     return result
 
 
+def _readable_folder(path: Path) -> Path:
+    path.mkdir()
+    path.chmod(0o755)  # the sandboxed kernel runs as another user
+    return path
+
+
 def _stage_specs(assignment: Assignment, scratch: Path) -> Path:
     """Copy the spec files where the sandboxed kernel may read them (never the solution notebooks)."""
-    folder = scratch / "specs"
-    folder.mkdir()
+    folder = _readable_folder(scratch / "specs")
     for path in assignment.spec_files():
         shutil.copy(path, folder / path.name)
         (folder / path.name).chmod(0o644)
-    folder.chmod(0o755)
     return folder
+
+
+def _stage_heldout(assignment: Assignment, dataset: str, seed: int, scratch: Path) -> tuple[Path, dict]:
+    """Write the held-out images of every accuracy target for the kernel; keep their labels here."""
+    folder = _readable_folder(scratch / "heldout")
+    labels = {}
+    for number, spec in enumerate(assignment.specs.accuracy_specs()):
+        images, labels[spec.name] = heldout.make(dataset, spec.images, seed + number)
+        np.save(folder / f"{spec.name}.npy", images, allow_pickle=False)
+        (folder / f"{spec.name}.npy").chmod(0o644)
+    return folder, labels
 
 
 def grade_submission(task: GradeTask) -> SubmissionResult:
@@ -218,13 +252,16 @@ def grade_submission(task: GradeTask) -> SubmissionResult:
         for name, path in task.files.items():
             if path is not None:
                 shutil.copy(path, workdir / name)
+        dataset = task.settings.kernel_env.get("COURSE_DATASET", "synthetic")
         spec_dir = _stage_specs(assignment, scratch)
-        settings = replace(task.settings, readonly=(*task.settings.readonly, spec_dir),
+        heldout_dir, labels = _stage_heldout(assignment, dataset, task.heldout_seed, scratch)
+        judging = Judging(assignment, task.salt, dataset, labels)
+        settings = replace(task.settings, readonly=(*task.settings.readonly, spec_dir, heldout_dir),
                            kernel_env={**task.settings.kernel_env, record.SALT_ENV: str(task.salt),
-                                       record.SPECS_ENV: str(spec_dir)})
+                                       record.SPECS_ENV: str(spec_dir), record.HELDOUT_ENV: str(heldout_dir)})
         for name in sorted(task.files):
             started = time.monotonic()
-            notebook = _grade_notebook(task, assignment, name, workdir, scratch, settings)
+            notebook = _grade_notebook(task, judging, name, workdir, scratch, settings)
             notebook.seconds = notebook.seconds or time.monotonic() - started
             result.notebooks.append(notebook)
     task.output_dir.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,30 @@ def failures_of(collected: record.CheckRecord, spec: specs.Spec, reference_fn: C
     return failures
 
 
+def accuracy_failures(collected: record.CheckRecord, spec: specs.AccuracySpec, labels: np.ndarray,
+                      dataset: str) -> list[str]:
+    """Why the recorded predictions miss the accuracy target (empty when they reach it).
+
+    Args:
+        collected: the kernel's record: one result holding the predicted labels of the held-out images.
+        spec: the accuracy target.
+        labels: (N,) int, the true labels of the held-out images, known only to the grader.
+        dataset: the dataset the images come from (it selects the threshold).
+    """
+    if collected.name != spec.name or [r.label for r in collected.results] != [record.HELDOUT_LABEL]:
+        return [f"{spec.name}: the accuracy record does not match the check; the check was tampered with."]
+    result = collected.results[0]
+    if collected.problems or result.error:
+        return [*collected.problems, *([result.error] if result.error else [])]
+    predictions = result.output
+    if type(predictions) is not np.ndarray or predictions.shape != labels.shape or predictions.dtype.kind not in "biu":
+        return [f"{spec.name}: the predictions are not one integer label per held-out image."]
+    accuracy, needed = float(np.mean(predictions == labels)), spec.threshold(dataset)
+    if accuracy < needed:
+        return [f"{spec.name}: accuracy {accuracy:.3f} on {len(labels)} held-out images; the target is {needed:.2f}"]
+    return []
+
+
 def check_locally(assignment: Any, name: str, student_fn: Callable, salt: int = 0) -> None:
     """Collect and judge in this process: ``student_fn`` against ``assignment``'s reference ``name``.
 

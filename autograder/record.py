@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ import numpy as np
 DIR_ENV = "COURSE_VERDICT_DIR"
 SALT_ENV = "COURSE_CHECK_SALT"
 SPECS_ENV = "COURSE_SPECS_DIR"
+HELDOUT_ENV = "COURSE_HELDOUT_DIR"
+HELDOUT_LABEL = "held-out images"
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 _STRUCTURE = "structure"
 
@@ -165,11 +168,20 @@ def write(record: CheckRecord, folder: Path) -> Path:
 
 
 def read(path: Path) -> CheckRecord:
-    """Read a record file written by :func:`write`; raises RecordError when it is not a valid record."""
+    """Read a record file written by :func:`write`; raises RecordError when it is not a valid record.
+
+    The file came from the student's kernel: only a regular file with one link is read, never
+    what a symbolic or hard link points to.
+    """
     try:
-        if path.stat().st_size > MAX_RECORD_BYTES:
-            raise RecordError(f"{path.name} is larger than {MAX_RECORD_BYTES // 2**20} MiB")
-        data = path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as error:
-        raise RecordError(f"{path.name} cannot be read ({error})") from error
+        raise RecordError(f"{path.name} cannot be read ({error.strerror}); a record must be a regular file") from error
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            raise RecordError(f"{path.name} is not a regular file with one link")
+        if info.st_size > MAX_RECORD_BYTES:
+            raise RecordError(f"{path.name} is larger than {MAX_RECORD_BYTES // 2**20} MiB")
+        data = handle.read(MAX_RECORD_BYTES + 1)
     return loads(data)

@@ -20,8 +20,9 @@ import nbformat
 from autograder import cells, specs
 from autograder.course import Assignment, Course, CourseError
 
+# A hidden test's import line names check_against_reference too; check_accuracy is visible on purpose.
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
-                "check_against_reference", "autograder.checks")
+                "check_against_reference")
 # Lines shorter than this (``return x``, ``pass``) are too common to be evidence of a leak.
 MIN_LEAK_LINE = 16
 # nbgrader's default ignore list, plus the spec files that must never reach students.
@@ -74,26 +75,32 @@ def validate(assignment: Assignment) -> list[str]:
             if cells.is_graded(cell) and cells.points(cell) <= 0:
                 problems.append(_problem(notebook, identity, "a graded cell without points; give it points in "
                                                              "nbgrader's cell toolbar or make it ungraded"))
-            names = cells.hidden_checks(cell.source) if cell.cell_type == "code" else []
-            if names and cells.kind(cell) is not cells.CellKind.TEST:
-                problems.append(_problem(notebook, identity, "a hidden check outside a graded test cell earns "
-                                                             "nothing; move it into the function's test cell"))
-            for name in names:
+            if cell.cell_type != "code":
+                continue
+            names = cells.hidden_checks(cell.source)
+            accuracy_names = cells.accuracy_checks(cell.source)
+            if (names or accuracy_names) and cells.kind(cell) is not cells.CellKind.TEST:
+                problems.append(_problem(notebook, identity, "a check outside a graded test cell earns nothing; "
+                                                             "move it into a graded test cell"))
+            for name, kind, call in ([(n, specs.Spec, "check_against_reference") for n in names]
+                                     + [(n, specs.AccuracySpec, "check_accuracy") for n in accuracy_names]):
                 used.add(name)
-                if book is not None and name not in book:
-                    problems.append(_problem(notebook, identity, f"the hidden check of {name!r} has no spec; add "
-                                                                 f"Spec({name!r}, ...) to {path.stem}{specs.SPEC_SUFFIX}"))
+                if book is not None and not isinstance(book.specs.get(name), kind):
+                    problems.append(_problem(notebook, identity, f"{call}({name!r}, ...) has no {kind.__name__}; add "
+                                                                 f"{kind.__name__}({name!r}, ...) to "
+                                                                 f"{path.stem}{specs.SPEC_SUFFIX}"))
                 elif book is not None and book[name].cell != identity:
                     problems.append(_problem(notebook, identity, f"the spec of {name!r} names the cell "
                                                                  f"{book[name].cell!r}; set cell={identity!r} in it"))
-                if name not in references:
+                if kind is specs.Spec and name not in references:
                     problems.append(_problem(notebook, identity, f"no answer cell of {assignment.name} defines "
                                                                  f"{name!r}, so there is no reference to check against"))
     for name in (book.names() if book is not None else []):
         if name not in used:
+            call = (f"check_accuracy({name!r}, predict, images, labels, threshold)"
+                    if isinstance(book[name], specs.AccuracySpec) else f"check_against_reference({name!r}, {name})")
             problems.append(_problem(book.files[name].name, book[name].cell,
-                                     f"the spec of {name!r} is never used: add "
-                                     f"`check_against_reference({name!r}, {name})` to the hidden tests of cell "
+                                     f"the spec of {name!r} is never used: add `{call}` to cell "
                                      f"{book[name].cell!r}, or remove the spec"))
     return problems
 

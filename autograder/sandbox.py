@@ -9,8 +9,9 @@ What the kernel sees (everything else of the file system does not exist for it):
   every process it started with it), and a separate, unprivileged user (when the grader runs as
   root) so that the process limit applies.
 
-Resource limits (``prlimit``): address space (memory), processes, CPU seconds, file size.
-Wall-clock limits per cell and per notebook are enforced by the grader (:mod:`autograder.execute`).
+Resource limits (``prlimit``): address space (memory), processes, CPU seconds, file size. The private
+``/tmp`` is a tmpfs of at most the disk quota. Wall-clock limits per cell and per notebook and the
+disk quota of the writable folders are enforced by the grader (:mod:`autograder.execute`).
 """
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ class Limits:
     processes: int = 64
     cpu_seconds: int = 900
     file_bytes: int = 100 * 1024**2
+    disk_bytes: int = 512 * 1024**2  # all the files a submission writes, together (and its /tmp)
+    disk_entries: int = 20_000  # files and folders it may create
 
 
 def _parents(path: Path) -> list[Path]:
@@ -87,7 +90,7 @@ def wrap(command: list[str], workdir: Path, writable: list[Path], readonly: list
             args += ["--symlink", os.readlink(target), str(target)]
         elif target.is_dir():
             args += ["--ro-bind", str(target), str(target)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.disk_bytes), "--tmpfs", "/tmp"]
     made: set[Path] = set()
     for folder in [*shown, workdir, *writable]:
         for parent in _parents(folder)[:-1]:

@@ -2,7 +2,9 @@
 
 A course keeps its specs beside its notebooks, one file per notebook named after it
 (``solutions/a1/02_linear_classifier.specs.py`` beside ``02_linear_classifier.ipynb``). A spec
-file is plain Python that defines a module-level list ``SPECS`` of :class:`Spec` values. Specs hold
+file is plain Python that defines a module-level list ``SPECS`` of :class:`Spec` values (a graded
+function compared with its reference) and :class:`AccuracySpec` values (a trained model's accuracy,
+judged by the grader on held-out images). Specs hold
 inputs and tolerances only, never expected outputs: those come from the reference solution at
 grading time. The specs of one assignment share one namespace, so a function name may be graded
 in two assignments.
@@ -85,6 +87,49 @@ class Spec:
         return np.random.default_rng([zlib.crc32(self.name.encode()), salt])
 
 
+@dataclass(frozen=True)
+class AccuracySpec:
+    """An accuracy target, judged by the grader on held-out images whose labels never enter the kernel.
+
+    The notebook's graded cell calls ``check_accuracy(name, predict, images, labels, threshold)``.
+    While a student works, that checks ``predict`` on the images and labels it is given; during
+    grading, ``predict`` gets a fresh held-out set of the course's dataset made from a seed the
+    kernel never sees, and the grader computes the accuracy and the verdict itself.
+
+    Attributes:
+        name: the name the notebook passes to ``check_accuracy``.
+        thresholds: the minimum accuracy per dataset (``{"synthetic": 0.40, "cifar10": 0.35}``),
+            for the quick training budget that grading uses; chosen over several seeds with a margin.
+        images: how many held-out images the grader makes.
+        cell: the grade id of the graded cell that calls ``check_accuracy`` (default ``<name>_accuracy``).
+    """
+
+    name: str
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    images: int = 1000
+    cell: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.cell:
+            object.__setattr__(self, "cell", f"{self.name}_accuracy")
+        if not self.thresholds:
+            raise SpecError(f"The accuracy spec {self.name!r} needs thresholds={{dataset: minimum accuracy}}.")
+
+    def threshold(self, dataset: str) -> float:
+        """The minimum accuracy on ``dataset``.
+
+        Raises:
+            SpecError: the spec names no threshold for that dataset.
+        """
+        if dataset not in self.thresholds:
+            raise SpecError(f"The accuracy spec {self.name!r} has no threshold for the dataset {dataset!r}; "
+                            f"add it to thresholds= in the spec file.")
+        return float(self.thresholds[dataset])
+
+
+AnySpec = Spec | AccuracySpec
+
+
 def companion(fn: Callable, name: str) -> Callable:
     """Return the function ``name`` defined beside ``fn`` (in the same notebook or module).
 
@@ -103,13 +148,13 @@ def companion(fn: Callable, name: str) -> Callable:
 class SpecBook:
     """The specs of one assignment, by function name, and the file each came from."""
 
-    specs: Mapping[str, Spec]
+    specs: Mapping[str, AnySpec]
     files: Mapping[str, Path]
 
     def __contains__(self, name: object) -> bool:
         return name in self.specs
 
-    def __getitem__(self, name: str) -> Spec:
+    def __getitem__(self, name: str) -> AnySpec:
         if name not in self.specs:
             raise SpecError(f"No spec for {name!r} in {', '.join(sorted({p.name for p in self.files.values()})) or 'this assignment (it has no spec file)'}; "
                             f"add one to the assignment's spec file.")
@@ -119,9 +164,13 @@ class SpecBook:
         """Names of every spec, sorted."""
         return sorted(self.specs)
 
-    def for_cell(self, grade_id: str) -> list[Spec]:
-        """The specs whose hidden check runs in the graded cell ``grade_id``."""
+    def for_cell(self, grade_id: str) -> list[AnySpec]:
+        """The specs whose check runs in the graded cell ``grade_id``."""
         return [spec for spec in self.specs.values() if spec.cell == grade_id]
+
+    def accuracy_specs(self) -> list[AccuracySpec]:
+        """The accuracy targets of the assignment, sorted by name."""
+        return [spec for _, spec in sorted(self.specs.items()) if isinstance(spec, AccuracySpec)]
 
 
 def spec_files(folder: Path) -> list[Path]:
@@ -129,7 +178,7 @@ def spec_files(folder: Path) -> list[Path]:
     return sorted(path for path in folder.glob(f"*{SPEC_SUFFIX}") if path.is_file())
 
 
-def _load_file(path: Path, namespace: str) -> list[Spec]:
+def _load_file(path: Path, namespace: str) -> list[AnySpec]:
     module_name = f"_course_specs_{namespace}_{path.name.removesuffix(SPEC_SUFFIX)}".replace("-", "_").replace(".", "_")
     loader_spec = importlib.util.spec_from_file_location(module_name, path)
     if loader_spec is None or loader_spec.loader is None:
@@ -139,11 +188,15 @@ def _load_file(path: Path, namespace: str) -> list[Spec]:
         loader_spec.loader.exec_module(module)
     except SyntaxError as error:
         raise SpecError(f"{path}:{error.lineno}: {error.msg}; fix the spec file.") from error
+    except SpecError:
+        raise
+    except Exception as error:  # the spec file is the instructor's Python; say where it failed, not a traceback
+        raise SpecError(f"{path} failed to load: {type(error).__name__}: {error}; fix the spec file.") from error
     found = getattr(module, "SPECS", None)
-    if not isinstance(found, (list, tuple)) or not all(isinstance(spec, Spec) for spec in found):
-        raise SpecError(f"{path} must define SPECS, a list of autograder.specs.Spec values.")
+    if not isinstance(found, (list, tuple)) or not all(isinstance(spec, (Spec, AccuracySpec)) for spec in found):
+        raise SpecError(f"{path} must define SPECS, a list of autograder.specs.Spec and AccuracySpec values.")
     for spec in found:
-        if spec.cases is None:
+        if isinstance(spec, Spec) and spec.cases is None:
             raise SpecError(f"{path}: the spec of {spec.name!r} needs cases=.")
     return list(found)
 
@@ -158,7 +211,7 @@ def load(files: Iterable[Path], namespace: str = "course") -> SpecBook:
     Raises:
         SpecError: a file does not load, lacks ``SPECS``, or two specs share a name.
     """
-    specs: dict[str, Spec] = {}
+    specs: dict[str, AnySpec] = {}
     origin: dict[str, Path] = {}
     for path in files:
         for spec in _load_file(Path(path), namespace):

@@ -33,7 +33,7 @@ def test_outside_any_course_the_error_is_one_line_saying_what_to_do(tmp_path, ca
 def test_the_folders_come_from_the_nbgrader_configuration(tmp_path):
     course = make_repo(tmp_path / "c")
     assert course.source == course.root / "solutions" and course.release == course.root / "assignments"
-    assert course.assignments() == ["toy"]
+    assert course.assignments() == ["toy"]  # make_repo makes one assignment
     with pytest.raises(CourseError, match="Unknown assignment 'nope'; .* holds toy"):
         course.assignment("nope")
 
@@ -83,8 +83,8 @@ def test_validation_reports_each_problem_as_notebook_cell_with_the_fix(tmp_path)
     problems = release.validate(Course.at(course.root).assignment("toy"))
     text = "\n".join(problems)
     assert "01_toy.ipynb:toy_row_sums_tests: a graded cell without points" in text
-    assert "01_toy.ipynb:toy_row_sums_tests: the hidden check of 'grayscale' has no spec; add Spec('grayscale', ...) " \
-           "to 01_toy.specs.py" in text
+    assert "01_toy.ipynb:toy_row_sums_tests: check_against_reference('grayscale', ...) has no Spec; add " \
+           "Spec('grayscale', ...) to 01_toy.specs.py" in text
     assert "no answer cell of toy defines 'grayscale'" in text
     assert "01_toy.specs.py:toy_row_sums_tests: the spec of 'toy_row_sums' is never used" in text
 
@@ -95,7 +95,7 @@ def test_release_refuses_an_invalid_assignment_and_writes_nothing(tmp_path, caps
     (course.source / "toy" / "01_toy.specs.py").unlink()
     assert cli.main(["--course", str(course.root), "release", "toy"]) == 1
     error = capsys.readouterr().err
-    assert "not ready to release" in error and "has no spec" in error
+    assert "not ready to release" in error and "has no Spec" in error
     assert not (course.release / "toy").exists()
 
 

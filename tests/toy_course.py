@@ -57,3 +57,38 @@ def student_notebook(release_notebook: Path, body: str | None = None, edit=None)
     if edit:
         edit(notebook)
     return notebook
+
+
+# --- a second toy assignment: an accuracy target judged on held-out images -----------------------
+COLOUR_ANSWER = ("def colour_histogram(images):\n"
+                 "    \"\"\"(N, H, W, 3) uint8 -> (N, 64) float: the share of pixels in each of 4x4x4 colour bins.\"\"\"\n"
+                 "    ### BEGIN SOLUTION\n    quantised = (images // 64).astype(np.int64)\n"
+                 "    bins = quantised[..., 0] * 16 + quantised[..., 1] * 4 + quantised[..., 2]\n"
+                 "    counts = np.stack([np.bincount(row.ravel(), minlength=64) for row in bins]).astype(float)\n"
+                 "    return counts / counts.sum(axis=1, keepdims=True)\n    ### END SOLUTION")
+COLOUR_DATA = ("import numpy as np\nfrom course_utils import data\n\ndataset = data.load_dataset()\n"
+               "X_train, y_train = dataset.X_train[:3000], dataset.y_train[:3000]\n"
+               "X_val, y_val = dataset.X_test[:500], dataset.y_test[:500]")
+COLOUR_MODEL = ("features = colour_histogram(X_train)\nmu, sigma = features.mean(axis=0), features.std(axis=0) + 1e-6\n"
+                "centres = np.stack([((features[y_train == c] - mu) / sigma).mean(axis=0) for c in range(10)])\n\n\n"
+                "def predict_colour(images):\n    scaled = (colour_histogram(images) - mu) / sigma\n"
+                "    return np.argmin(((scaled[:, None] - centres[None]) ** 2).sum(axis=2), axis=1)")
+COLOUR_CHECK = ("from autograder.checks import check_accuracy\n"
+                "check_accuracy('colour', predict_colour, X_val, y_val, threshold=0.18)")
+COLOUR_SPECS = ('from autograder.specs import AccuracySpec\n\n'
+                'SPECS = [AccuracySpec("colour", thresholds={"synthetic": 0.18}, images=500)]\n')
+
+
+def add_accuracy_assignment(course: Course) -> str:
+    """Add the assignment ``toy_accuracy`` (one answer, one accuracy target worth 2 points); return its name."""
+    folder = course.source / "toy_accuracy"
+    folder.mkdir(parents=True)
+    nbformat.write(new_notebook(cells=[
+        new_code_cell(COLOUR_DATA),
+        new_code_cell(COLOUR_ANSWER, metadata=_marks("colour_histogram", solution=True)),
+        new_code_cell(COLOUR_MODEL),
+        new_code_cell(COLOUR_CHECK, metadata=_marks("colour_accuracy", grade=True, locked=True, points=2)),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
+        folder / "01_colour.ipynb")
+    (folder / "01_colour.specs.py").write_text(COLOUR_SPECS, encoding="utf-8")
+    return "toy_accuracy"
