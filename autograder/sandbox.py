@@ -90,7 +90,7 @@ def wrap(command: list[str], workdir: Path, writable: list[Path], readonly: list
             args += ["--symlink", os.readlink(target), str(target)]
         elif target.is_dir():
             args += ["--ro-bind", str(target), str(target)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.disk_bytes), "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", "/tmp"]
     made: set[Path] = set()
     for folder in [*shown, workdir, *writable]:
         for parent in _parents(folder)[:-1]:

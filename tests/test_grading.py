@@ -55,6 +55,16 @@ HOSTILE = {
                        "for target in (repo + '/pwned', '/etc/pwned', '/usr/pwned', '/work/pwned'):\n"
                        "    try:\n        open(target, 'w').write('x')\n    except OSError:\n        pass",
                        None, 2, ""),
+    "fills_disk": ("for number in range(20):\n        open(f'big{number}', 'wb').write(b'x' * 50 * 2**20)\n"
+                   "    return np.sum(x, axis=1)", None, 0, "disk quota"),
+    "fills_tmp": ("for number in range(20):\n        open(f'/tmp/big{number}', 'wb').write(b'x' * 50 * 2**20)\n"
+                  "    return np.sum(x, axis=1)", None, 0, "No space left"),
+    "makes_many_files": ("import os\n    os.makedirs('many', exist_ok=True)\n    for number in range(40_000):\n"
+                         "        open(f'many/{number}', 'w').close()\n    return np.sum(x, axis=1)", None, 0, "disk quota"),
+    "forges_a_record_link": ("import os\n    channel = os.environ.get('COURSE_VERDICT_DIR', '.')\n"
+                             "    if not os.path.lexists(channel + '/00000-1.npz'):\n"
+                             "        os.symlink('/etc/passwd', channel + '/00000-1.npz')\n"
+                             "    return np.sum(x, axis=1)", None, 0, "a regular file"),
     "wrong_kernel": (CORRECT, lambda nb: nb.metadata.update(kernelspec={"name": "julia-1.9", "display_name": "J",
                                                                          "language": "julia"}), 2, "julia"),
     "huge_notebook": (CORRECT, lambda nb: nb.cells.append(nbformat.v4.new_markdown_cell("x" * 5_000_000)), 2, ""),
