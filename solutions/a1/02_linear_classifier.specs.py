@@ -1,4 +1,4 @@
-"""Specs of a1 / 02_linear_classifier: SVM and softmax losses, the SGD loop and prediction."""
+"""Specs of a1 / 02_linear_classifier: SVM and softmax losses, the SGD loop, prediction, the numeric gradient."""
 from __future__ import annotations
 
 import numpy as np
@@ -120,3 +120,41 @@ def _predict_cases(rng):
 
 
 SPECS.append(Spec("predict_linear", cases=_predict_cases, outputs=("labels",), exact=True))
+
+# --- the centred-difference numeric gradient ----------------------------------------------------
+
+# Scalar functions of x (and fixed data c), picked by the case's first argument.
+_SCALAR_FUNCTIONS = {
+    "sum of squares": lambda x, c: np.sum(c * x ** 2),
+    "cubic": lambda x, c: np.sum(c * x ** 3),
+    "exp times sine": lambda x, c: np.sum(np.exp(0.5 * x) * np.sin(c * x)),
+    "softmax loss": lambda W, data: _softmax_loss_value(W, *data),
+}
+
+
+def _softmax_loss_value(W, X, y):
+    scores = X @ W
+    scores = scores - scores.max(axis=1, keepdims=True)
+    return np.mean(np.log(np.exp(scores).sum(axis=1)) - scores[np.arange(len(y)), y])
+
+
+def _gradient_cases(rng):
+    """(kind, x, data) with an optional h; x is float64 and must be unchanged after the call."""
+    yield Case("sum of squares, a vector", ("sum of squares", rng.normal(size=5), rng.random(5) + 0.5))
+    yield Case("cubic, a (3, 4) matrix", ("cubic", rng.normal(size=(3, 4)), rng.normal(size=(3, 4))))
+    yield Case("exp times sine, a (2, 3, 2) array", ("exp times sine", rng.normal(size=(2, 3, 2)), 2.0), {"h": 1e-4})
+    yield Case("large step h = 0.1 (one-sided differences are far off)",
+               ("cubic", rng.normal(size=4), rng.normal(size=4)), {"h": 0.1})
+    yield Case("one entry", ("exp times sine", rng.normal(size=1), 1.0), {"h": 1e-3})
+    X, y = rng.normal(size=(6, 4)), rng.integers(0, 3, size=6).astype(np.int64)
+    yield Case("softmax loss of small weights", ("softmax loss", 0.1 * rng.normal(size=(4, 3)), (X, y)))
+
+
+def _run_gradient(fn, case):
+    kind, x, data = case.args
+    function = _SCALAR_FUNCTIONS[kind]
+    return fn(lambda value: float(function(value, data)), x, **case.kwargs)
+
+
+SPECS.append(Spec("centred_difference_gradient", cases=_gradient_cases, run=_run_gradient, outputs=("grad",),
+                  rtol=1e-6, atol=1e-8))

@@ -1,4 +1,4 @@
-"""Specs of a1 / 03_two_layer_net: collapsing linear layers, the two-layer net, activations, ReLU bumps."""
+"""Specs of a1 / 03_two_layer_net: linear layers collapse, the two-layer net, activations, ReLU bumps, hidden map."""
 from __future__ import annotations
 
 import numpy as np
@@ -173,3 +173,20 @@ def _bump_sum_cases(rng):
 
 SPECS.append(Spec("relu_bump", cases=_bump_cases, outputs=("bump",), vectorised=True, rtol=1e-9, atol=1e-12))
 SPECS.append(Spec("bump_sum", cases=_bump_sum_cases, outputs=("sum of bumps",), vectorised=True, rtol=1e-9, atol=1e-12))
+
+# --- the hidden layer as a map of the plane ---------------------------------------------------
+
+
+def _hidden_cases(rng):
+    """(params, X): the hidden ReLU activations of the two-layer net; only W1 and b1 matter."""
+    yield Case("two hidden units on 2-D points",
+               (_params(rng, 2, 2, 3, scale=2.0), rng.uniform(-1.0, 1.0, size=(9, 2))))
+    yield Case("wider layer (D=5, H=7)", (_params(rng, 5, 7, 4), rng.normal(size=(6, 5))))
+    yield Case("one example", (_params(rng, 3, 2, 2), rng.normal(size=(1, 3))))
+    dead = _params(rng, 2, 3, 2)
+    dead["b1"] = np.array([-50.0, 0.0, 50.0])  # one unit never active, one always
+    yield Case("a dead unit and an always-active unit", (dead, rng.normal(size=(8, 2))))
+
+
+SPECS.append(Spec("hidden_representation", cases=_hidden_cases, outputs=("hidden",), vectorised=True,
+                  rtol=1e-9, atol=1e-12))

@@ -1,4 +1,4 @@
-"""Specs of a2 / 04_backprop: the scalar graph, the layers, the losses, the net and the update rules."""
+"""Specs of a2 / 04_backprop: the scalar graph, layers, losses, the net, update rules, logistic regression, XOR."""
 from __future__ import annotations
 
 import numpy as np
@@ -173,3 +173,59 @@ def _run_update(name):
 for _name in _STATE:
     SPECS.append(Spec(_name, cases=_update_cases, run=_run_update(_name), vectorised=True, rtol=1e-9, atol=1e-12,
                   outputs=("w after each step",) + tuple(f"config[{k!r}] after each step" for k in _STATE[_name])))
+
+# --- the affine backward pass, index by index --------------------------------------------------
+
+SPECS.append(Spec("affine_backward_by_index", cases=_affine_cases, run=_backward("affine_forward", 3),
+                  outputs=("dx", "dw", "db")))
+
+# --- logistic regression and XOR ----------------------------------------------------------------
+
+_GATE_INPUTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+
+
+def _logistic_loss_cases(rng):
+    """(w, b, X, y) with labels 0/1; the last cases have scores far from 0."""
+    X = rng.normal(size=(8, 3))
+    yield Case("typical", (rng.normal(size=3), float(rng.normal()), X, rng.integers(0, 2, size=8)))
+    yield Case("the OR gate, zero weights", (np.zeros(2), 0.0, _GATE_INPUTS.copy(), np.array([0, 1, 1, 1])))
+    yield Case("float labels, one feature", (rng.normal(size=1), 0.5, rng.normal(size=(5, 1)),
+                                             np.array([1.0, 0.0, 0.0, 1.0, 1.0])))
+    yield Case("one example", (rng.normal(size=4), -0.3, rng.normal(size=(1, 4)), np.array([1])))
+    # |score| up to about 40: 1 - sigmoid(40) rounds to 0 in float64, so log(1 - p) must not be taken literally.
+    X = np.vstack([np.full(2, 10.0), np.full(2, -10.0), rng.normal(size=(3, 2))])
+    yield Case("confident scores, right and wrong (|score| up to 40)",
+               (np.array([2.0, 2.0]), 0.0, X, np.array([0, 1, 1, 0, 1])))
+    yield Case("very large scores (|score| about 800)",
+               (np.array([80.0, -80.0]), 0.0, np.array([[5.0, -5.0], [-5.0, 5.0], [1.0, 1.0]]), np.array([0, 0, 1])))
+
+
+SPECS.append(Spec("logistic_regression_loss", cases=_logistic_loss_cases, outputs=("loss", "dw", "db"),
+                  vectorised=True, rtol=1e-7, atol=1e-10))
+
+
+def _logistic_train_cases(rng):
+    """(X, y) with learning_rate and num_iters: full-batch gradient descent from zero is deterministic."""
+    yield Case("the AND gate", (_GATE_INPUTS.copy(), np.array([0, 0, 0, 1])), {"learning_rate": 1.0, "num_iters": 200})
+    yield Case("the NAND gate, defaults", (_GATE_INPUTS.copy(), np.array([1, 1, 1, 0])))
+    centres = np.array([[1.0, -1.0, 0.5], [-1.0, 1.0, -0.5]])
+    y = rng.integers(0, 2, size=30)
+    yield Case("overlapping blobs in 3-D", (centres[y] + rng.normal(size=(30, 3)), y),
+               {"learning_rate": 0.5, "num_iters": 150})
+    yield Case("one feature, a few steps", (rng.normal(size=(6, 1)), np.array([0, 1, 1, 0, 1, 0])),
+               {"learning_rate": 0.1, "num_iters": 3})
+
+
+SPECS.append(Spec("logistic_regression_train", cases=_logistic_train_cases, outputs=("w", "b", "loss_history"),
+                  rtol=1e-6, atol=1e-9))
+
+
+def _xor_feature_cases(rng):
+    yield Case("the truth table", (_GATE_INPUTS.copy(),))
+    corners = np.repeat(2.0 * _GATE_INPUTS - 1.0, 3, axis=0)
+    yield Case("corners at +-1 with noise", (corners + 0.2 * rng.normal(size=(12, 2)),))
+    yield Case("one point", (rng.normal(size=(1, 2)),))
+
+
+SPECS.append(Spec("xor_features", cases=_xor_feature_cases, outputs=("features",), vectorised=True,
+                  rtol=1e-12, atol=1e-12))
