@@ -180,3 +180,46 @@ def test_run_and_companion_call_functions_defined_beside_the_checked_one():
     del namespace["forward"]
     with pytest.raises(AssertionError, match="checked together with forward"):
         spec.run(namespace["backward"], next(iter(spec.cases(None))))
+
+
+def _images(count, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, size=(count, 4, 4, 3)).astype(np.uint8), rng.integers(0, 3, size=count)
+
+
+def test_check_accuracy_while_working_measures_on_the_given_images(monkeypatch, capsys):
+    monkeypatch.delenv(record.DIR_ENV, raising=False)
+    images, labels = _images(20)
+    assert checks.check_accuracy("toy", lambda batch: labels[:len(batch)], images, labels, threshold=0.9) == 1.0
+    assert "accuracy 1.000 on 20 validation images" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="below the target 0.90"):
+        checks.check_accuracy("toy", lambda batch: np.zeros(len(batch), int), images, labels + 1, threshold=0.9)
+    with pytest.raises(TypeError, match="one integer label per image"):
+        checks.check_accuracy("toy", lambda batch: batch.mean(axis=(1, 2, 3)), images, labels, threshold=0.1)
+
+
+def test_check_accuracy_while_graded_records_predictions_and_the_grader_counts(tmp_path, monkeypatch):
+    channel, heldout = tmp_path / "channel", tmp_path / "heldout"
+    channel.mkdir(), heldout.mkdir()
+    images, labels = _images(1200, seed=1)
+    np.save(heldout / "toy.npy", images)
+    monkeypatch.setenv(record.DIR_ENV, str(channel))
+    monkeypatch.setenv(record.HELDOUT_ENV, str(heldout))
+    spec = specs.AccuracySpec("toy", thresholds={"synthetic": 0.5}, images=1200)
+    # The kernel's threshold, images and labels are ignored; the predictions are what count.
+    assert checks.check_accuracy("toy", lambda batch: np.zeros(len(batch), int), images[:1], labels[:1], 0.0) is None
+    collected = record.read(next(channel.glob("*.npz")))
+    assert collected.results[0].output.shape == (1200,)
+    failures = judge.accuracy_failures(collected, spec, labels, "synthetic")
+    assert failures and "on 1200 held-out images; the target is 0.50" in failures[0]
+    collected.results[0].output = labels.copy()
+    assert judge.accuracy_failures(collected, spec, labels, "synthetic") == []
+    collected.results[0].output = labels[:10]
+    assert "not one integer label per held-out image" in judge.accuracy_failures(collected, spec, labels, "synthetic")[0]
+
+
+def test_an_accuracy_spec_needs_thresholds_and_names_its_dataset():
+    with pytest.raises(specs.SpecError, match="needs thresholds"):
+        specs.AccuracySpec("toy")
+    with pytest.raises(specs.SpecError, match="no threshold for the dataset 'cifar10'"):
+        specs.AccuracySpec("toy", thresholds={"synthetic": 0.3}).threshold("cifar10")

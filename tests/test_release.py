@@ -111,3 +111,15 @@ def test_release_writes_a_clean_release_then_check_catches_a_hand_edit(tmp_path)
     nbformat.write(notebook, released)
     with pytest.raises(release.ReleaseError, match="differs from a fresh generation: .*01_toy.ipynb"):
         release.release(course, "toy", check=True)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_graded_test_cell_is_judged_outside_the_kernel(assignment):
+    """Each graded test cell holds a hidden check or an accuracy check, never only asserts on the kernel's word."""
+    from autograder import cells
+
+    for path in COURSE.assignment(assignment).notebooks():
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cells.kind(cell) is cells.CellKind.TEST:
+                assert cells.hidden_checks(cell.source) or cells.accuracy_checks(cell.source), \
+                    f"{path.name}:{cells.grade_id(cell)} is judged only inside the kernel"
