@@ -1,6 +1,6 @@
 """``course grade``: grade a whole class in parallel into nbgrader's gradebook.
 
-The pipeline: find the submissions (:mod:`autograder.submissions`), register the assignment in the
+The pipeline: import the submissions (:mod:`autograder.importers`), register the assignment in the
 gradebook, make one self-contained :class:`~autograder.grading.GradeTask` per student, run the
 tasks on a pool of worker processes, and record each result as it arrives: this coordinating
 process is the only writer of the gradebook (:mod:`autograder.gradebook`). Results also go to the
@@ -19,7 +19,8 @@ from typing import Callable, Iterable
 
 from tqdm.auto import tqdm
 
-from autograder import cells, execute, gradebook, grading, sandbox, submissions
+from autograder import execute, gradebook, grading, importers, lateness, sandbox, submissions
+from autograder.importers import ledger, report
 from autograder.course import Course, CourseError
 
 UNSAFE_WARNING = ("WARNING: grading WITHOUT the sandbox (--unsafe): student code runs with your permissions, "
@@ -104,31 +105,70 @@ def _add_notes(result: grading.SubmissionResult, notes: Iterable[str], output_di
         (output_dir / "results.json").write_text(result.to_json(), encoding="utf-8")
 
 
+def left_out_result(assignment: str, notebooks: Iterable[str], left_out: importers.LeftOut) -> grading.SubmissionResult:
+    """The result shown for a student who was not graded: every notebook without a score, with the reason."""
+    return grading.SubmissionResult(left_out.student, assignment, [
+        grading.NotebookResult(name, grading.NotebookStatus.MISSING, f"not graded: {left_out.reason}")
+        for name in sorted(notebooks)])
+
+
+def _import(course: Course, assignment: str, source: Path, staging: Path, request: importers.Request,
+            grade_the_rest: bool) -> importers.ImportResult:
+    """Import the submissions; stop with the report when something is wrong, unless told to grade the rest."""
+    found = importers.collect_for_course(course, assignment, source, staging, request)
+    if found.problems and not grade_the_rest:
+        raise GradingSetupError(f"The submissions have problems; nothing was graded.\n\n"
+                                f"{report.render(found, assignment)}")
+    for problem in found.problems:
+        print(f"course: warning: not graded as it is: [{problem.kind.value}] {problem}", file=sys.stderr)
+    return found
+
+
 def grade(course: Course, assignment: str, submissions_dir: Path | None = None, *, jobs: int | None = None,
           student: str | None = None, unsafe: bool = False, cell_timeout: float = 120,
-          notebook_timeout: float = 600, progress: bool = True) -> list[grading.SubmissionResult]:
+          notebook_timeout: float = 600, disk_quota_mib: int = 512, progress: bool = True,
+          request: importers.Request | None = None,
+          grade_the_rest: bool = False) -> list[grading.SubmissionResult]:
     """Grade the class (or one ``student``) and record the scores; returns the results sorted by student.
 
+    Students who were not graded (two submissions claiming one id, an unusable id, a roster student with
+    no submission) come back too, every notebook without a score and with the reason; they are not
+    written to the gradebook.
+
+    Args:
+        disk_quota_mib: the disk space one submission may write while it is graded (its /tmp included).
+        request: how to read the submissions (format, pattern, roster, due date); default: detect the format.
+        grade_the_rest: grade what can be graded when the import has problems (they are printed and kept
+            for the export) instead of stopping.
+
     Raises:
-        GradingSetupError: the course, the submissions or the sandbox are not usable; nothing was graded.
+        GradingSetupError: the course, the submissions or the sandbox are not usable, or the import has
+            problems and ``grade_the_rest`` is false; nothing was graded.
     """
+    source = submissions_dir or course.submitted
     try:
-        source = course.assignment(assignment)
+        course.assignment(assignment)
         _require_sandbox(unsafe)
-        expected = {path.name: {identity for identity in map(cells.grade_id, _cells_of(path)) if identity}
-                    for path in source.notebooks()}
+        settings_of_course = lateness.read_settings(course.root)
         with tempfile.TemporaryDirectory(prefix="course-staging-") as staging:
-            found = submissions.find_submissions(submissions_dir or course.submitted, assignment, expected,
-                                                 Path(staging))
+            imported = _import(course, assignment, source, Path(staging), request or importers.Request(),
+                               grade_the_rest)
+            found = imported.submissions
             if student is not None:
                 found = [s for s in found if s.student == student]
                 if not found:
-                    raise GradingSetupError(f"No submission of {assignment} by {student!r} in "
-                                            f"{submissions_dir or course.submitted}.")
+                    raise GradingSetupError(f"No submission of {assignment} by {student!r} in {source}.")
+                imported = replace(imported, submissions=found)
+            for submission in found:
+                late = lateness.Lateness(submission.submitted_at, submission.due, submission.marked_late)
+                if late.is_late:
+                    submission.notes.append(late.describe(settings_of_course.policy))
             gradebook.register_assignment(course, assignment)
+            ledger.write(course, assignment, imported, partial=student is not None)
             environment, readonly = _kernel_environment()
             settings = execute.Settings(cell_timeout_s=cell_timeout, notebook_timeout_s=notebook_timeout,
-                                        sandboxed=not unsafe, kernel_env=environment, readonly=readonly)
+                                        sandboxed=not unsafe, kernel_env=environment, readonly=readonly,
+                                        limits=sandbox.Limits(disk_bytes=disk_quota_mib * 2**20))
             tasks = _tasks(course, assignment, found, settings, unsafe)
             notes = {s.student: s.notes for s in found}
             results: list[grading.SubmissionResult] = []
@@ -140,16 +180,14 @@ def grade(course: Course, assignment: str, submissions_dir: Path | None = None, 
                           file=sys.stderr)
                 results.append(result)
 
-            run_tasks(tasks, jobs, progress, on_result)
-    except (CourseError, submissions.SubmissionsError) as error:
+            if tasks:
+                run_tasks(tasks, jobs, progress, on_result)
+    except (CourseError, importers.SubmissionsError, lateness.LatenessError) as error:
         raise GradingSetupError(str(error)) from error
+    if student is None:
+        names = [path.name for path in course.assignment(assignment).notebooks()]
+        results += [left_out_result(assignment, names, left) for left in imported.left_out]
     return sorted(results, key=lambda r: r.student)
-
-
-def _cells_of(path: Path) -> list:
-    import nbformat
-
-    return nbformat.read(path, as_version=4).cells
 
 
 def summary_table(results: list[grading.SubmissionResult]) -> str:

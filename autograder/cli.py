@@ -3,6 +3,7 @@
 Instructors, inside a course folder (or with --course DIR, or COURSE_DIR set):
     course init DIR          make a new course folder with an example assignment
     course release           validate an assignment and generate its student notebooks
+    course collect           show which files of an LMS export or folder go to which student
     course grade             autograde every submission, sandboxed and in parallel
     course feedback          write one HTML feedback page per student
     course export            write the grades as CSV
@@ -113,6 +114,31 @@ def _cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_request(args: argparse.Namespace):
+    """The import options of ``collect`` and ``grade`` as an :class:`autograder.importers.Request`."""
+    from autograder import importers
+
+    return importers.Request(export_format=importers.Format(args.format) if args.format else None,
+                             pattern=args.pattern, roster=Path(args.roster) if args.roster else None, due=args.due)
+
+
+def _cmd_collect(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from autograder import importers
+    from autograder.importers import report
+
+    course = _course(args)
+    source = Path(args.submissions) if args.submissions else course.submitted
+    with tempfile.TemporaryDirectory(prefix="course-collect-") as staging:
+        try:
+            found = importers.collect_for_course(course, args.assignment, source, Path(staging), _import_request(args))
+        except (importers.SubmissionsError, CourseError) as error:
+            raise UserError(str(error)) from error
+        print(report.render(found, args.assignment))
+    return 1 if found.problems else 0
+
+
 def _cmd_grade(args: argparse.Namespace) -> int:
     from autograder import batch
 
@@ -121,7 +147,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     try:
         results = batch.grade(course, args.assignment, submissions, jobs=args.jobs, student=args.student,
                               unsafe=args.unsafe, cell_timeout=args.cell_timeout,
-                              notebook_timeout=args.notebook_timeout)
+                              notebook_timeout=args.notebook_timeout, disk_quota_mib=args.disk_quota,
+                              request=_import_request(args),
+                              grade_the_rest=args.grade_the_rest)
     except batch.GradingSetupError as error:
         raise UserError(str(error)) from error
     print(batch.summary_table(results))
@@ -146,10 +174,13 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from autograder import reports
+    from autograder import lateness, reports
 
     course = _course(args)
-    rows = reports.export_csv(course, args.assignment, Path(args.csv))
+    try:
+        rows = reports.export_csv(course, args.assignment, Path(args.csv), reports.ExportLayout(args.layout))
+    except lateness.LatenessError as error:
+        raise UserError(str(error)) from error
     if not rows:
         raise _nothing_graded(course, args.assignment)
     print(f"wrote {rows} rows to {args.csv}")
@@ -233,18 +264,53 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="compare with the committed release instead of writing it")
     release_parser.set_defaults(handler=_cmd_release)
 
+    from autograder.importers.core import Format
+    from autograder.reports import ExportLayout
+
+    formats = [fmt.value for fmt in Format]
+    import_options = argparse.ArgumentParser(add_help=False)
+    import_options.add_argument("--submissions", metavar="DIR_OR_ZIP",
+                                help="folder or .zip of submissions: nbgrader's <student>/<assignment>/ layout or an "
+                                     "LMS export (default: the course's submitted folder)")
+    import_options.add_argument("--format", choices=formats, default=None,
+                                help="how the submissions are laid out (default: detected; see docs/submissions.md)")
+    import_options.add_argument("--pattern", metavar="REGEX", default=None,
+                                help="your own layout: a regular expression matched against each file's path, with "
+                                     "groups (?P<student>...) and optionally (?P<notebook>...), (?P<timestamp>...)")
+    import_options.add_argument("--roster", metavar="CSV", default=None,
+                                help="roster with columns lms_id, student_id, name, email, extension: maps LMS ids to "
+                                     "students and lists those without a submission")
+    import_options.add_argument("--due", metavar="DATETIME", default=None,
+                                help="due date, ISO 8601 (e.g. 2024-10-04T23:59+02:00; default: [due] in course.toml)")
+
+    collect_parser = commands.add_parser(
+        "collect", help="show which files go to which student, before grading",
+        parents=[course_option, import_options],
+        description="Read the submissions of ASSIGNMENT (nbgrader's layout, or a Canvas, Moodle, Gradescope or "
+                    "Blackboard export, or your --pattern) and print the student -> files table, the students "
+                    "left out, and every file that could not be placed or was refused (links, special files, "
+                    "unsafe archive members, files over the size limits). Nothing is graded or written. Exit "
+                    "status 1 when there are problems.")
+    collect_parser.add_argument("assignment", help="the assignment (a folder of the source folder, e.g. a1)")
+    collect_parser.set_defaults(handler=_cmd_collect)
+
     grade_parser = commands.add_parser(
-        "grade", help="autograde every submission of an assignment in parallel", parents=[course_option],
+        "grade", help="autograde every submission of an assignment in parallel",
+        parents=[course_option, import_options],
         description="Autograde the submissions of ASSIGNMENT in sandboxed kernels, in parallel, into the "
-                    "course's nbgrader gradebook. Submissions are "
-                    "DIR/<student>/<assignment>/*.ipynb (nbgrader's layout) or an LMS folder or .zip of "
-                    "<student>_<notebook>.ipynb files. Grading one student again replaces their grades.")
+                    "course's nbgrader gradebook. Submissions are read as `course collect` shows them; when "
+                    "any file or student cannot be placed, nothing is graded unless --grade-the-rest is given. "
+                    "Grading one student again replaces their grades.")
     grade_parser.add_argument("assignment", help="the assignment (a folder of the source folder, e.g. a1)")
-    grade_parser.add_argument("--submissions", help="folder or .zip of submissions (default: the course's submitted folder)")
+    grade_parser.add_argument("--grade-the-rest", action="store_true",
+                              help="grade what can be graded when the import has problems; they are printed and "
+                                   "the students left out appear in the summary and the export with the reason")
     grade_parser.add_argument("--jobs", type=int, default=None, help="parallel workers (default: all cores)")
     grade_parser.add_argument("--student", help="grade only this student")
     grade_parser.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120)")
     grade_parser.add_argument("--notebook-timeout", type=float, default=600, help="seconds per notebook (default 600)")
+    grade_parser.add_argument("--disk-quota", type=int, default=512, metavar="MIB",
+                              help="disk space one submission may write while graded, in MiB (default 512)")
     grade_parser.add_argument("--unsafe", action="store_true",
                               help="grade WITHOUT the sandbox (only for code you trust)")
     grade_parser.set_defaults(handler=_cmd_grade)
@@ -259,10 +325,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     export_parser = commands.add_parser(
         "export", help="export grades as CSV", parents=[course_option],
-        description="One row per student with per-notebook scores, total and the reasons for any missing score. "
-                    "A notebook that was not graded is left empty, never 0.")
+        description="One row per student: per-notebook scores, the raw total, lateness and the late penalty apart, "
+                    "the final score and the reasons for any missing score; students left out of grading (or on "
+                    "the roster without a submission) appear with an empty score and the reason. A notebook that "
+                    "was not graded is left empty, never 0. --layout canvas or moodle writes the columns those "
+                    "LMS grade imports read (see docs/submissions.md).")
     export_parser.add_argument("assignment", help="the assignment graded with `course grade`")
     export_parser.add_argument("--csv", required=True, help="the CSV file to write")
+    export_parser.add_argument("--layout", choices=[layout.value for layout in ExportLayout],
+                               default=ExportLayout.COURSE.value,
+                               help="columns: course (everything, default), canvas (gradebook import) or moodle "
+                                    "(offline grading worksheet)")
     export_parser.set_defaults(handler=_cmd_export)
 
     check_parser = commands.add_parser(
