@@ -26,7 +26,6 @@ from autograder.course import Course, CourseError
 UNSAFE_WARNING = ("WARNING: grading WITHOUT the sandbox (--unsafe): student code runs with your permissions, "
                   "can read the solutions and the gradebook, and can use the network. Only do this for code "
                   "you trust.")
-FIRST_KERNEL_UID = 61000
 
 
 class GradingSetupError(RuntimeError):
@@ -64,12 +63,12 @@ def _require_sandbox(unsafe: bool) -> None:
 def _tasks(course: Course, assignment: str, found: list[submissions.Submission], settings: execute.Settings,
            unsafe: bool) -> list[grading.GradeTask]:
     tasks = []
-    for number, submission in enumerate(found):
-        # As root, each kernel runs as its own unprivileged user so that process limits apply.
-        uid = FIRST_KERNEL_UID + number % 1000 if os.getuid() == 0 and not unsafe else None
+    # As root, each kernel runs as an unprivileged user of its own so that process limits apply.
+    settings = replace(settings, separate_user=os.getuid() == 0 and not unsafe)
+    for submission in found:
         tasks.append(grading.GradeTask(submission.student, assignment, course.source / assignment, submission.files,
                                        submission.support_files, course.autograded / submission.student / assignment,
-                                       replace(settings, uid=uid), salt=secrets.randbelow(2**31),
+                                       settings, salt=secrets.randbelow(2**31),
                                        heldout_seed=secrets.randbelow(2**31)))
     return tasks
 

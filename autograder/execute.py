@@ -40,7 +40,8 @@ class Settings:
     limits: sandbox.Limits = sandbox.Limits()
     kernel_env: dict[str, str] = field(default_factory=dict)  # extra variables (COURSE_QUICK, data dir, ...)
     readonly: tuple[Path, ...] = ()  # folders the sandbox shows read-only (packages, dataset cache)
-    uid: int | None = None  # unprivileged user for the kernel when the grader is root
+    uid: int | None = None  # the unprivileged user the kernel runs as (leased by the worker when grading as root)
+    separate_user: bool = False  # run each kernel as a leased user of its own (the grader is root)
 
 
 @dataclass
@@ -191,9 +192,9 @@ def run_notebook(notebook: nbformat.NotebookNode, workdir: Path, box: Path, reco
     budget = [MAX_OUTPUT_CHARS_PER_NOTEBOOK]
     watchdog = threading.Timer(settings.notebook_timeout_s + 10, lambda: _kill(manager))
     disk = _DiskGuard([workdir, box], settings.limits, lambda: _kill(manager))
+    watchdog.start()  # also bounds a kernel that never becomes ready
     try:
         with client.setup_kernel(env=env, cwd=str(workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-            watchdog.start()
             disk.start()
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":
@@ -234,6 +235,8 @@ def run_notebook(notebook: nbformat.NotebookNode, workdir: Path, box: Path, reco
     finally:
         watchdog.cancel()
         disk.done.set()
+        if disk.is_alive():
+            disk.join()
         _kill(manager)
     if disk.exceeded:
         run.stopped = disk.exceeded

@@ -23,7 +23,7 @@ import nbformat
 
 import numpy as np
 
-from autograder import assemble, cells, execute, heldout, judge, record
+from autograder import assemble, cells, execute, heldout, judge, kernel_users, record
 from autograder.course import Assignment, CourseError
 from autograder.specs import AccuracySpec, SpecError
 
@@ -240,6 +240,9 @@ def _stage_heldout(assignment: Assignment, dataset: str, seed: int, scratch: Pat
 
 def grade_submission(task: GradeTask) -> SubmissionResult:
     """Grade every notebook of one submission; never raises because of the student's code."""
+    if task.settings.separate_user and task.settings.uid is None:
+        with kernel_users.lease() as uid:
+            return grade_submission(replace(task, settings=replace(task.settings, uid=uid)))
     assignment = _assignment(task.source_dir)
     result = SubmissionResult(task.student, task.assignment)
     with tempfile.TemporaryDirectory(prefix=f"grade-{task.assignment}-") as scratch_name:

@@ -48,7 +48,8 @@ def _parents(path: Path) -> list[Path]:
     return list(reversed(path.parents))[1:] + [path]
 
 
-def _processes_of(uid: int) -> int:
+def processes_of(uid: int) -> int:
+    """How many processes the user ``uid`` runs on this machine."""
     count = 0
     for entry in Path("/proc").iterdir():
         try:
@@ -104,7 +105,7 @@ def wrap(command: list[str], workdir: Path, writable: list[Path], readonly: list
         args += ["--bind", str(folder), str(folder)]
     args += ["--chdir", str(workdir), "--unsetenv", "JPY_PARENT_PID"]
     # The process limit counts every process of the user; an unprivileged instructor keeps theirs.
-    processes = limits.processes if uid is not None else limits.processes + _processes_of(os.getuid())
+    processes = limits.processes if uid is not None else limits.processes + processes_of(os.getuid())
     limit = [shutil.which("prlimit") or "prlimit", f"--as={limits.memory_bytes}", f"--nproc={processes}",
              f"--cpu={limits.cpu_seconds}", f"--fsize={limits.file_bytes}", "--"]
     if uid is not None:
