@@ -7,6 +7,7 @@ Instructors, inside a course folder (or with --course DIR, or COURSE_DIR set):
     course grade             autograde every submission, sandboxed and in parallel
     course feedback          write one HTML feedback page per student
     course export            write the grades as CSV
+    course similarity        rank answers that look copied (a report for a person)
     course demo              run the end-to-end demo offline on the embedded dataset
 Students:
     course check             run your notebook(s) with the visible tests, as the grader would
@@ -196,6 +197,47 @@ def _cmd_check(args: argparse.Namespace) -> int:
         raise UserError(str(error)) from error
 
 
+def _cmd_similarity(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from autograder import importers, similarity
+
+    course = _course(args)
+    try:
+        assignment = course.assignment(args.assignment)
+    except CourseError as error:
+        raise UserError(str(error)) from error
+    released = {path.name: path for path in sorted((course.release / args.assignment).glob("*.ipynb"))}
+    if not released:
+        raise UserError(f"{course.release / args.assignment} holds no release; run `course release {args.assignment}` "
+                        f"first (starter code is taken from it).")
+    known = Path(args.known) if args.known else None
+    if known is not None and not known.is_dir():
+        raise UserError(f"--known {known} is not a folder; pass a folder of notebooks or .py files.")
+    output = Path(args.html) if args.html else course.feedback.parent / "similarity" / args.assignment
+    csv_path = Path(args.csv) if args.csv else output / "pairs.csv"
+    source = Path(args.submissions) if args.submissions else course.submitted
+    with tempfile.TemporaryDirectory(prefix="course-similarity-") as staging:
+        try:
+            found = importers.collect_for_course(course, args.assignment, source, Path(staging), _import_request(args))
+        except (importers.SubmissionsError, CourseError) as error:
+            raise UserError(str(error)) from error
+        for problem in found.problems:
+            print(f"course: note: left out of the comparison: [{problem.kind.value}] {problem}", file=sys.stderr)
+        files = {s.student: {name: path for name, path in s.files.items() if path is not None} for s in found.submissions}
+        report = similarity.analyse(released, files, {p.name: p for p in assignment.notebooks()}, known,
+                                    progress=not args.quiet)
+    output.mkdir(parents=True, exist_ok=True)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    rows = report.write_csv(csv_path)
+    page = report.write_html(output)
+    for problem in report.problems:
+        print(f"course: note: {problem}", file=sys.stderr)
+    print(f"{len(files)} submissions compared; {rows} flagged pairs (a report for a person; no score changes).\n"
+          f"  CSV:  {csv_path}\n  HTML: {page}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``course`` command."""
     parser = argparse.ArgumentParser(prog="course", description=__doc__,
@@ -293,6 +335,27 @@ def build_parser() -> argparse.ArgumentParser:
                     "status 1 when there are problems.")
     collect_parser.add_argument("assignment", help="the assignment (a folder of the source folder, e.g. a1)")
     collect_parser.set_defaults(handler=_cmd_collect)
+
+    similarity_parser = commands.add_parser(
+        "similarity", help="rank answers that look copied (a report for a person)",
+        parents=[course_option, import_options],
+        description="Compare the submissions of ASSIGNMENT answer cell by answer cell (code and written answers, "
+                    "starter code removed, identifiers, comments and order ignored) with each other, with the "
+                    "reference solutions and with known solutions (--known), and write a ranked CSV and an HTML "
+                    "page with the matching parts side by side. Each score is read against what the class's "
+                    "answers to the same cell look like. It informs a person and never changes a score; the "
+                    "report shows no reference code. See docs/similarity.md.")
+    similarity_parser.add_argument("assignment", help="the assignment (a folder of the source folder, e.g. a1)")
+    similarity_parser.add_argument("--known", metavar="DIR", default=None,
+                                   help="a folder of notebooks or .py files to compare against (e.g. solutions "
+                                        "found online)")
+    similarity_parser.add_argument("--csv", metavar="FILE", default=None,
+                                   help="the CSV to write (default: pairs.csv in the HTML folder)")
+    similarity_parser.add_argument("--html", metavar="DIR", default=None,
+                                   help="folder for the HTML report (default: <course work folder>/similarity/"
+                                        "<assignment>)")
+    similarity_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    similarity_parser.set_defaults(handler=_cmd_similarity)
 
     grade_parser = commands.add_parser(
         "grade", help="autograde every submission of an assignment in parallel",

@@ -18,7 +18,8 @@ COURSE = [sys.executable, "-m", "autograder.cli"]
 
 def test_help_lists_the_commands():
     result = subprocess.run(COURSE + ["--help"], capture_output=True, text=True, check=True)
-    for command in ("init", "release", "grade", "feedback", "export", "demo", "check", "data"):
+    for command in ("init", "release", "collect", "grade", "feedback", "export", "similarity", "demo", "check",
+                    "data"):
         assert f"    {command}" in result.stdout, command
     assert "join as they land" not in result.stdout
 
@@ -27,7 +28,7 @@ def test_help_lists_the_commands():
                                   ["data", "download", "--help"], ["data", "info", "--help"], ["demo", "--help"],
                                   ["init", "--help"], ["release", "--help"], ["grade", "--help"],
                                   ["feedback", "--help"], ["export", "--help"], ["check", "--help"],
-                                  ])
+                                  ["collect", "--help"], ["similarity", "--help"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(argv)
