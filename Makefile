@@ -45,6 +45,12 @@ $(STAMP): pyproject.toml
 	    echo "Installing bubblewrap (the grading sandbox)"; \
 	    (apt-get install -y -q bubblewrap >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null)); \
 	  else echo "NOTE: grading needs bubblewrap for its sandbox: sudo apt-get install bubblewrap (or dnf install bubblewrap)"; fi; }
+	@command -v chromium >/dev/null || test -x /usr/lib/chromium/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium (tests/test_browser.py drives JupyterLab in it)"; \
+	    (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
+	      || echo "NOTE: Chromium could not be installed; the browser test will be skipped"; \
+	  else echo "NOTE: the browser test needs Chromium: sudo apt-get install chromium (it is skipped without it)"; fi; }
 	@touch $(STAMP)
 
 venv: $(STAMP)

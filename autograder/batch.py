@@ -1,27 +1,29 @@
 """``course grade``: grade a whole class in parallel into nbgrader's gradebook.
 
 The pipeline: import the submissions (:mod:`autograder.importers`), register the assignment in the
-gradebook, make one self-contained :class:`~autograder.grading.GradeTask` per student, run the
-tasks on a pool of worker processes, and record each result as it arrives: this coordinating
-process is the only writer of the gradebook (:mod:`autograder.gradebook`). Results also go to the
-course's ``autograded/<student>/<assignment>/`` folder.
+gradebook, make one self-contained :class:`~autograder.grading.GradeTask` per student (its files as
+bytes), run the tasks on an executor (:mod:`autograder.executors`: a local process pool, or Dask
+distributed with ``scheduler``), and record each result as it arrives: this coordinating process is
+the only writer of the gradebook (:mod:`autograder.gradebook`) and of the course's
+``autograded/<student>/<assignment>/`` folder. A student already graded from identical inputs (a
+content hash, :mod:`autograder.resume`) is kept as graded unless ``force`` is given, so running
+``course grade`` again after an interruption resumes the class.
 """
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 from tqdm.auto import tqdm
 
-from autograder import execute, gradebook, grading, importers, lateness, sandbox, submissions
+from autograder import executors, execute, gradebook, grading, importers, lateness, resume, sandbox, submissions, worker
 from autograder.importers import ledger, report
 from autograder.course import Course, CourseError
+from course_utils import data
 
 UNSAFE_WARNING = ("WARNING: grading WITHOUT the sandbox (--unsafe): student code runs with your permissions, "
                   "can read the solutions and the gradebook, and can use the network. Only do this for code "
@@ -30,24 +32,6 @@ UNSAFE_WARNING = ("WARNING: grading WITHOUT the sandbox (--unsafe): student code
 
 class GradingSetupError(RuntimeError):
     """An error of the instructor's setup (not of a student's code); the message says what to do."""
-
-
-def _kernel_environment() -> tuple[dict[str, str], tuple[Path, ...]]:
-    """Environment and read-only folders the grading kernels need: the packages and the dataset cache."""
-    import autograder
-    import course_utils
-    from course_utils import data
-
-    name = data.dataset_name()
-    if name == "synthetic":
-        data.load_synthetic()  # generate the cache once, before the sandboxes (read-only there) need it
-    data_dir = data.default_data_dir()
-    for cached in data_dir.glob("*.npz"):  # kernels run as another user; older caches may be private
-        if cached.stat().st_uid == os.getuid():
-            cached.chmod(0o644)
-    environment = {"COURSE_QUICK": "1", "COURSE_DATASET": name, "COURSE_DATA_DIR": str(data_dir)}
-    packages = (Path(autograder.__file__).parent, Path(course_utils.__file__).parent)
-    return environment, (*packages, data_dir)
 
 
 def _require_sandbox(unsafe: bool) -> None:
@@ -60,48 +44,117 @@ def _require_sandbox(unsafe: bool) -> None:
         raise GradingSetupError(str(error)) from None
 
 
-def _tasks(course: Course, assignment: str, found: list[submissions.Submission], settings: execute.Settings,
-           unsafe: bool) -> list[grading.GradeTask]:
-    tasks = []
-    # As root, each kernel runs as an unprivileged user of its own so that process limits apply.
-    settings = replace(settings, separate_user=os.getuid() == 0 and not unsafe)
-    for submission in found:
-        tasks.append(grading.GradeTask(submission.student, assignment, course.source / assignment, submission.files,
-                                       submission.support_files, course.autograded / submission.student / assignment,
-                                       settings, salt=secrets.randbelow(2**31),
-                                       heldout_seed=secrets.randbelow(2**31)))
-    return tasks
+def _task(source: worker.AssignmentFiles, submission: submissions.Submission,
+          settings: execute.Settings) -> grading.GradeTask:
+    """The self-contained task of one submission: its files read into memory, fresh salts."""
+    return grading.GradeTask(
+        submission.student, source,
+        {name: None if path is None else path.read_bytes() for name, path in submission.files.items()},
+        {path.name: path.read_bytes() for path in submission.support_files},
+        settings, salt=secrets.randbelow(2**31), heldout_seed=secrets.randbelow(2**31))
 
 
-def _failed_task(task: grading.GradeTask, error: BaseException) -> grading.SubmissionResult:
+def _failed_result(task: grading.GradeTask, reason: str) -> grading.SubmissionResult:
     """The result of a task the grader itself could not finish: every notebook incomplete, with why."""
-    reason = f"the grader failed: {type(error).__name__}: {error}; grade this student again"
+    why = f"{reason} (tried {executors.MAX_ATTEMPTS} times); run `course grade` again to grade this student"
     return grading.SubmissionResult(task.student, task.assignment, [
-        grading.NotebookResult(name, grading.NotebookStatus.INCOMPLETE, reason) for name in sorted(task.files)])
+        grading.NotebookResult(name, grading.NotebookStatus.INCOMPLETE, why) for name in sorted(task.notebooks)])
 
 
-def run_tasks(tasks: list[grading.GradeTask], jobs: int | None, progress: bool,
-              on_result: Callable[[grading.SubmissionResult], None]) -> None:
-    """Run the tasks on a local process pool, calling ``on_result`` in this process as each one ends."""
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    with ProcessPoolExecutor(max_workers=workers) as pool, \
-            tqdm(total=len(tasks), desc="grading", unit="student", disable=not progress) as bar:
-        futures = {pool.submit(grading.grade_submission, task): task for task in tasks}
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as error:  # the grader itself failed on this task: recorded with its reason
-                result = _failed_task(futures[future], error)
-            on_result(result)
-            bar.update(1)
+def _students_in_gradebook(course: Course, assignment: str) -> set[str]:
+    """The students with a submission of ``assignment`` in the gradebook (none when there is no gradebook yet)."""
+    if course.gradebook is not None and not course.gradebook.exists():
+        return set()
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.gradebook_url) as book:
+        try:
+            return {submission.student.id for submission in book.find_assignment(assignment).submissions}
+        except MissingEntry:
+            return set()
 
 
-def _add_notes(result: grading.SubmissionResult, notes: Iterable[str], output_dir: Path) -> None:
-    notes = list(notes)
-    if notes and result.notebooks:
-        result.notebooks[0].notes.extend(notes)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "results.json").write_text(result.to_json(), encoding="utf-8")
+def _write_outputs(folder: Path, graded: grading.GradedSubmission) -> None:
+    """Write the executed notebooks and ``results.json``; drop executed notebooks of an earlier grading."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for notebook in graded.result.notebooks:
+        target = folder / notebook.name
+        if notebook.name in graded.notebooks:
+            target.write_bytes(graded.notebooks[notebook.name])
+        else:
+            target.unlink(missing_ok=True)
+    (folder / resume.RESULTS_FILE).write_text(graded.result.to_json(), encoding="utf-8")
+
+
+@dataclass
+class _Recorder:
+    """The coordinator's side of a run: the only writer of the gradebook and of the autograded folder."""
+
+    course: Course
+    assignment: str
+    notes: dict[str, list[str]]
+    fingerprints: dict[str, str]
+    bar: tqdm
+    results: list[grading.SubmissionResult] = field(default_factory=list)
+
+    def _record(self, result: grading.SubmissionResult) -> None:
+        for cell in gradebook.record(self.course, result):
+            print(f"course: warning: the gradebook has no cell {cell}; run `course grade` again", file=sys.stderr)
+
+    def graded(self, graded: grading.GradedSubmission) -> None:
+        """Record a result: gradebook, executed notebooks, results.json, and last the inputs' hash."""
+        result = graded.result
+        if result.notebooks:
+            result.notebooks[0].notes.extend(self.notes[result.student])
+        folder = _folder(self.course, self.assignment, result.student)
+        resume.forget(folder)
+        self._record(result)
+        _write_outputs(folder, graded)
+        if result.student in self.fingerprints:
+            resume.remember(folder, self.fingerprints[result.student])
+        self.results.append(result)
+        self.bar.update(1)
+
+    def failed(self, task: grading.GradeTask, reason: str) -> None:
+        """Record a task the grader could not finish (no hash stored: the next run grades it again)."""
+        self.fingerprints.pop(task.student, None)
+        self.graded(grading.GradedSubmission(_failed_result(task, reason)))
+
+    def kept_as_graded(self, result: grading.SubmissionResult, in_gradebook: bool) -> None:
+        """Keep a result graded earlier from identical inputs; put it back in the gradebook if it is missing there."""
+        if not in_gradebook:
+            self._record(result)
+        self.results.append(result)
+        self.bar.update(1)
+
+
+@dataclass
+class _Plan:
+    """Who is graded in this run, and whose earlier results are kept (graded from identical inputs)."""
+
+    pending: list[submissions.Submission] = field(default_factory=list)
+    kept: list[grading.SubmissionResult] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)  # student -> hash of the inputs to grade
+
+
+def _folder(course: Course, assignment: str, student: str) -> Path:
+    """The student's ``autograded/<student>/<assignment>/`` folder."""
+    return course.autograded / student / assignment
+
+
+def _plan(course: Course, assignment: str, found: list[submissions.Submission], source: worker.AssignmentFiles,
+          settings: execute.Settings, force: bool) -> _Plan:
+    """Hash every student's inputs; keep the results graded before from the same inputs unless ``force``."""
+    plan = _Plan()
+    for submission in found:
+        fingerprint = resume.fingerprint(_task(source, submission, settings), submission.notes)
+        earlier = None if force else resume.graded_before(_folder(course, assignment, submission.student), fingerprint)
+        if earlier is None:
+            plan.pending.append(submission)
+            plan.fingerprints[submission.student] = fingerprint
+        else:
+            plan.kept.append(earlier)
+    return plan
 
 
 def left_out_result(assignment: str, notebooks: Iterable[str], left_out: importers.LeftOut) -> grading.SubmissionResult:
@@ -123,32 +176,55 @@ def _import(course: Course, assignment: str, source: Path, staging: Path, reques
     return found
 
 
+def _dataset() -> str:
+    """The dataset the kernels load (``COURSE_DATASET``)."""
+    try:
+        return data.dataset_name()
+    except ValueError as error:
+        raise GradingSetupError(str(error)) from None
+
+
+def _settings(cell_timeout: float, notebook_timeout: float, unsafe: bool, disk_quota_mib: int,
+              dataset: str) -> execute.Settings:
+    """The machine-independent grading settings; each worker adds its own folders (:mod:`autograder.worker`)."""
+    return execute.Settings(cell_timeout_s=cell_timeout, notebook_timeout_s=notebook_timeout, sandboxed=not unsafe,
+                            kernel_env={"COURSE_QUICK": "1", "COURSE_DATASET": dataset},
+                            limits=sandbox.Limits(disk_bytes=disk_quota_mib * 2**20))
+
+
 def grade(course: Course, assignment: str, submissions_dir: Path | None = None, *, jobs: int | None = None,
           student: str | None = None, unsafe: bool = False, cell_timeout: float = 120,
           notebook_timeout: float = 600, disk_quota_mib: int = 512, progress: bool = True,
-          request: importers.Request | None = None,
-          grade_the_rest: bool = False) -> list[grading.SubmissionResult]:
+          request: importers.Request | None = None, grade_the_rest: bool = False,
+          scheduler: str | None = None, force: bool = False) -> list[grading.SubmissionResult]:
     """Grade the class (or one ``student``) and record the scores; returns the results sorted by student.
 
     Students who were not graded (two submissions claiming one id, an unusable id, a roster student with
     no submission) come back too, every notebook without a score and with the reason; they are not
-    written to the gradebook.
+    written to the gradebook. Students graded before from identical inputs come back with their stored
+    results and are not graded again, unless ``force``.
 
     Args:
+        jobs: workers of the local process pool (default: all cores); not used with ``scheduler``.
         disk_quota_mib: the disk space one submission may write while it is graded (its /tmp included).
         request: how to read the submissions (format, pattern, roster, due date); default: detect the format.
         grade_the_rest: grade what can be graded when the import has problems (they are printed and kept
             for the export) instead of stopping.
+        scheduler: run the tasks on Dask distributed: a scheduler's address, or ``local:N`` for a
+            ``LocalCluster`` of N worker processes here; None: the local process pool.
+        force: grade every student again, even those graded before from identical inputs.
 
     Raises:
-        GradingSetupError: the course, the submissions or the sandbox are not usable, or the import has
-            problems and ``grade_the_rest`` is false; nothing was graded.
+        GradingSetupError: the course, the submissions, the sandbox or the scheduler are not usable, or the
+            import has problems and ``grade_the_rest`` is false; nothing was graded.
     """
     source = submissions_dir or course.submitted
     try:
         course.assignment(assignment)
         _require_sandbox(unsafe)
+        executor = executors.executor_for(scheduler, jobs)
         settings_of_course = lateness.read_settings(course.root)
+        dataset = _dataset()
         with tempfile.TemporaryDirectory(prefix="course-staging-") as staging:
             imported = _import(course, assignment, source, Path(staging), request or importers.Request(),
                                grade_the_rest)
@@ -162,26 +238,26 @@ def grade(course: Course, assignment: str, submissions_dir: Path | None = None, 
                 late = lateness.Lateness(submission.submitted_at, submission.due, submission.marked_late)
                 if late.is_late:
                     submission.notes.append(late.describe(settings_of_course.policy))
-            gradebook.register_assignment(course, assignment)
             ledger.write(course, assignment, imported, partial=student is not None)
-            environment, readonly = _kernel_environment()
-            settings = execute.Settings(cell_timeout_s=cell_timeout, notebook_timeout_s=notebook_timeout,
-                                        sandboxed=not unsafe, kernel_env=environment, readonly=readonly,
-                                        limits=sandbox.Limits(disk_bytes=disk_quota_mib * 2**20))
-            tasks = _tasks(course, assignment, found, settings, unsafe)
-            notes = {s.student: s.notes for s in found}
-            results: list[grading.SubmissionResult] = []
-
-            def on_result(result: grading.SubmissionResult) -> None:
-                _add_notes(result, notes[result.student], course.autograded / result.student / assignment)
-                for cell in gradebook.record(course, result):
-                    print(f"course: warning: the gradebook has no cell {cell}; run `course grade` again",
-                          file=sys.stderr)
-                results.append(result)
-
-            if tasks:
-                run_tasks(tasks, jobs, progress, on_result)
-    except (CourseError, importers.SubmissionsError, lateness.LatenessError) as error:
+            settings = _settings(cell_timeout, notebook_timeout, unsafe, disk_quota_mib, dataset)
+            files = worker.AssignmentFiles.read(course.assignment(assignment))
+            plan = _plan(course, assignment, found, files, settings, force)
+            recorded = _students_in_gradebook(course, assignment) if plan.kept else set()
+            if plan.pending or any(result.student not in recorded for result in plan.kept):
+                gradebook.register_assignment(course, assignment)
+            if plan.pending and executors.is_local(scheduler):
+                worker.prepare(dataset)  # the dataset cache, once, before the local workers start
+            with tqdm(total=len(found), desc="grading", unit="student", disable=not progress) as bar:
+                recorder = _Recorder(course, assignment, {s.student: s.notes for s in found}, plan.fingerprints, bar)
+                for result in plan.kept:
+                    recorder.kept_as_graded(result, result.student in recorded)
+                executor.run((_task(files, submission, settings) for submission in plan.pending),
+                             recorder.graded, recorder.failed)
+            if plan.kept:
+                print(f"course: {len(plan.kept)} of {len(found)} students were graded before from identical inputs "
+                      f"and kept; --force grades them again", file=sys.stderr)
+            results = recorder.results
+    except (CourseError, importers.SubmissionsError, lateness.LatenessError, executors.ExecutorError) as error:
         raise GradingSetupError(str(error)) from error
     if student is None:
         names = [path.name for path in course.assignment(assignment).notebooks()]
@@ -190,9 +266,23 @@ def grade(course: Course, assignment: str, submissions_dir: Path | None = None, 
 
 
 def summary_table(results: list[grading.SubmissionResult]) -> str:
-    """A plain-text table: one row per student, a column per notebook, the total and the reasons."""
+    """A plain-text table: one row per student, a column per notebook, the total and the reasons.
+
+    The notes say, per notebook that lost points, why: the reason it was not graded or stopped early
+    (missing, unreadable, out of time), else the first failing cell's reason (an error it raised, a
+    timeout, a wrong result), cut to 200 characters.
+    """
     if not results:
         return "(no submissions)"
+
+    def first_problem(notebook: grading.NotebookResult) -> str:
+        if notebook.reason:
+            return notebook.reason
+        failing = (cell for cell in notebook.cells
+                   if not cell.manual and cell.message and (cell.score or 0.0) < cell.points)
+        cell = next(failing, None)
+        return f"{cell.grade_id}: {cell.message}" if cell else ""
+
     names = [nb.name.removesuffix(".ipynb") for nb in results[0].notebooks]
     width = max(8, *(len(r.student) for r in results))
     lines = [f"{'student':{width}s} " + " ".join(f"{n[:14]:>14s}" for n in names) + f" {'total':>7s}  notes"]
@@ -202,6 +292,9 @@ def summary_table(results: list[grading.SubmissionResult]) -> str:
             score = notebook.auto_score
             columns.append(f"{'—' if score is None else f'{score:g}/{notebook.auto_points:g}':>14s}")
         total = sum(nb.auto_score or 0.0 for nb in result.notebooks)
-        reasons = "; ".join(f"{nb.name}: {nb.reason}" for nb in result.notebooks if nb.reason)
-        lines.append(f"{result.student:{width}s} " + " ".join(columns) + f" {total:7g}  {reasons[:120]}")
+        problems = ((nb.name.removesuffix(".ipynb"), first_problem(nb)) for nb in result.notebooks)
+        notes = "; ".join(f"{name}: {problem}" for name, problem in problems if problem)
+        if len(notes) > 200:
+            notes = notes[:199] + "…"
+        lines.append(f"{result.student:{width}s} " + " ".join(columns) + f" {total:7g}  {notes}")
     return "\n".join(lines)

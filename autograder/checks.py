@@ -105,8 +105,7 @@ def _predictions(predict: Callable, images: np.ndarray) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
-def check_accuracy(name: str, predict: Callable, images: np.ndarray, labels: np.ndarray,
-                   threshold: float) -> float | None:
+def check_accuracy(name: str, predict: Callable, images: np.ndarray, labels: np.ndarray, threshold: float) -> None:
     """Check that ``predict`` classifies images well enough.
 
     Args:
@@ -117,10 +116,10 @@ def check_accuracy(name: str, predict: Callable, images: np.ndarray, labels: np.
         labels: (N,) int, their labels.
         threshold: the accuracy to reach on them.
 
-    Returns:
-        The validation accuracy while you work. During grading nothing is returned: ``predict`` gets
-        a fresh held-out set whose labels stay with the grader, which computes the accuracy and the
-        verdict itself against the course's target.
+    While you work, it prints the accuracy on ``images`` and raises when it is below ``threshold``.
+    During grading, ``predict`` gets a fresh held-out set whose labels stay with the grader, which
+    computes the accuracy and the verdict itself against the course's target. It returns nothing
+    (a graded cell that ends in a number would be read as a score by plain nbgrader).
 
     Raises:
         AssertionError: (while you work) the accuracy is below ``threshold``.
@@ -137,7 +136,7 @@ def check_accuracy(name: str, predict: Callable, images: np.ndarray, labels: np.
             result.error = f"{name}: predict raised {type(error).__name__}: {error}"
         collected.results.append(result)
         record.write(collected, target)
-        return None
+        return
     images, labels = np.asarray(images), np.asarray(labels)
     if images.ndim != 4 or labels.shape != (len(images),):
         raise AssertionError(f"check_accuracy needs images of shape (N, H, W, C) and N labels; got {images.shape} "
@@ -146,7 +145,6 @@ def check_accuracy(name: str, predict: Callable, images: np.ndarray, labels: np.
     print(f"{name}: accuracy {accuracy:.3f} on {len(images)} validation images (target {threshold:.2f})")
     assert accuracy >= threshold, (f"{name}: accuracy {accuracy:.3f} is below the target {threshold:.2f}; check the "
                                    f"functions this model uses and its training")
-    return accuracy
 
 
 def collect(spec: specs.Spec, student_fn: Callable, salt: int = 0) -> record.CheckRecord:

@@ -10,7 +10,8 @@ Instructors, inside a course folder (or with --course DIR, or COURSE_DIR set):
     course similarity        rank answers that look copied (a report for a person)
     course demo              run the end-to-end demo offline on the embedded dataset
 Students:
-    course check             run your notebook(s) with the visible tests, as the grader would
+    course check             run your notebook(s) as grading will and say what grading will do
+    course submit            check, then write the zip to upload to the course's LMS
 Data:
     course data generate     make and cache the embedded synthetic dataset (offline)
     course data download     fetch CIFAR-10 (needs internet)
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from autograder.course import Course, CourseError
+from autograder.course import Course, CourseError, NotACourse
 from course_utils import data
 
 
@@ -149,8 +150,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         results = batch.grade(course, args.assignment, submissions, jobs=args.jobs, student=args.student,
                               unsafe=args.unsafe, cell_timeout=args.cell_timeout,
                               notebook_timeout=args.notebook_timeout, disk_quota_mib=args.disk_quota,
-                              request=_import_request(args),
-                              grade_the_rest=args.grade_the_rest)
+                              request=_import_request(args), grade_the_rest=args.grade_the_rest,
+                              scheduler=args.scheduler, force=args.force)
     except batch.GradingSetupError as error:
         raise UserError(str(error)) from error
     print(batch.summary_table(results))
@@ -163,11 +164,11 @@ def _nothing_graded(course: Course, assignment: str) -> UserError:
 
 
 def _cmd_feedback(args: argparse.Namespace) -> int:
-    from autograder import reports
+    from autograder import feedback
 
     course = _course(args)
     target = Path(args.output) if args.output else course.feedback
-    written = reports.feedback(course, args.assignment, target)
+    written = feedback.write(course, args.assignment, target)
     if not written:
         raise _nothing_graded(course, args.assignment)
     print(f"wrote feedback for {len(written)} students under {target}")
@@ -188,12 +189,33 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _optional_course(args: argparse.Namespace) -> Course | None:
+    """The course of this command when there is one (students' commands work without)."""
+    try:
+        return Course.locate(getattr(args, "course", None))
+    except NotACourse:
+        return None
+    except CourseError as error:
+        raise UserError(str(error)) from error
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from autograder import student_check
 
     try:
-        return student_check.check(Path(args.path))
+        return student_check.check(Path(args.path), _optional_course(args), args.timeout)
     except student_check.CheckError as error:
+        raise UserError(str(error)) from error
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from autograder import student_check
+    from autograder.student.submit import SubmitError
+
+    try:
+        return student_check.submit(Path(args.folder), _optional_course(args),
+                                    Path(args.output) if args.output else None, args.run_check, args.timeout)
+    except (student_check.CheckError, SubmitError) as error:
         raise UserError(str(error)) from error
 
 
@@ -363,12 +385,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Autograde the submissions of ASSIGNMENT in sandboxed kernels, in parallel, into the "
                     "course's nbgrader gradebook. Submissions are read as `course collect` shows them; when "
                     "any file or student cannot be placed, nothing is graded unless --grade-the-rest is given. "
-                    "Grading one student again replaces their grades.")
+                    "Grading one student again replaces their grades. Running it again after an interruption "
+                    "resumes: students already graded from identical inputs (submission, source notebooks, "
+                    "specs, settings) are kept unless --force is given.")
     grade_parser.add_argument("assignment", help="the assignment (a folder of the source folder, e.g. a1)")
     grade_parser.add_argument("--grade-the-rest", action="store_true",
                               help="grade what can be graded when the import has problems; they are printed and "
                                    "the students left out appear in the summary and the export with the reason")
-    grade_parser.add_argument("--jobs", type=int, default=None, help="parallel workers (default: all cores)")
+    grade_parser.add_argument("--jobs", type=int, default=None,
+                              help="parallel workers of the local pool (default: all cores)")
+    grade_parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                              help="grade on Dask distributed: a scheduler's address (tcp://host:8786), or local:N "
+                                   "for N worker processes here (see docs/distributed.md; default: a local pool)")
+    grade_parser.add_argument("--force", action="store_true",
+                              help="grade every student again, also those already graded from identical inputs")
     grade_parser.add_argument("--student", help="grade only this student")
     grade_parser.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120)")
     grade_parser.add_argument("--notebook-timeout", type=float, default=600, help="seconds per notebook (default 600)")
@@ -401,12 +431,16 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(offline grading worksheet)")
     export_parser.set_defaults(handler=_cmd_export)
 
-    check_parser = commands.add_parser(
-        "check", help="students: run your notebook(s) with the visible tests",
-        description="Run a notebook (or every notebook of a folder) in a fresh kernel as the grader would, with "
-                    "the visible tests only, and print which tests pass. Exit status 1 when one fails.")
-    check_parser.add_argument("path", help="a notebook or a folder of notebooks")
+    from autograder.student import cli as student_cli
+
+    check_parser = commands.add_parser("check", help="students: run your notebook(s) as grading will",
+                                       parents=[course_option], description=student_cli.CHECK_DESCRIPTION)
+    student_cli.add_check_arguments(check_parser)
     check_parser.set_defaults(handler=_cmd_check)
+    submit_parser = commands.add_parser("submit", help="students: check, then write the zip to upload",
+                                        parents=[course_option], description=student_cli.SUBMIT_DESCRIPTION)
+    student_cli.add_submit_arguments(submit_parser)
+    submit_parser.set_defaults(handler=_cmd_submit)
     return parser
 
 

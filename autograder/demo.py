@@ -5,9 +5,9 @@
    layers), writing it and an HTML copy into the output folder.
 2. In a course root inside the output folder, makes a small class of synthetic submissions of the
    course's first assignment (or the one named)
-   (a correct one, the untouched release, a partly correct one, one that raises, one that loops
-   forever), grades them in parallel in sandboxed kernels, writes the feedback and the CSV, and
-   prints the score table.
+   (a correct one, the untouched release, a partly correct one, one that raises, and one of a single
+   notebook with a cell that loops forever), grades them in parallel in sandboxed kernels, writes
+   the feedback and the CSV, and prints the score table with each student's first problem.
 """
 from __future__ import annotations
 
@@ -90,6 +90,10 @@ def _with_answers(notebook: nbformat.NotebookNode, release: nbformat.NotebookNod
 
 
 DEMO_STUDENTS = ("ada_correct", "ben_untouched", "cy_partial", "dee_raises", "eve_loops")
+# Put at the top of eve_loops's first answer cell: that cell waits out the cell timeout once, its
+# function is never defined, and the cells that call it fail at once, pointing back to the timeout.
+# (A loop inside the function would wait out the timeout again in every cell that calls it.)
+NEVER_ENDS = "tries = 0\nwhile tries < 3:  # forgot to count the tries\n    pass\n"
 
 
 def _inject(source: str, statement: str) -> str:
@@ -102,7 +106,11 @@ def _inject(source: str, statement: str) -> str:
 
 
 def make_class(course: Course, submitted: Path, assignment: str, only: list[str] | None = None) -> list[str]:
-    """Write the demo's synthetic submissions of ``assignment`` (all, or ``only`` these); return the ids."""
+    """Write the demo's synthetic submissions of ``assignment`` (all, or ``only`` these); return the ids.
+
+    ``eve_loops`` submits her first notebook only (correct answers, but its first answer cell never
+    ends), so the class waits out one cell timeout, not one per cell that calls a looping function.
+    """
     from autograder import cells
 
     students = {
@@ -117,22 +125,23 @@ def make_class(course: Course, submitted: Path, assignment: str, only: list[str]
         folder = submitted / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
         for number, source_path in enumerate(course.assignment(assignment).notebooks()):
+            if student == "eve_loops" and number > 0:
+                break
             source = nbformat.read(source_path, as_version=4)
             released = nbformat.read(course.release / assignment / source_path.name, as_version=4)
             notebook = _with_answers(source, released, keep)
             answer_cells = [c for c in notebook.cells if c.cell_type == "code" and cells.is_answer(c)]
             if student == "dee_raises" and answer_cells:  # the first function raises when called
                 answer_cells[0].source = _inject(answer_cells[0].source, "raise RuntimeError('unfinished idea')")
-            if student == "eve_loops" and answer_cells and number == 0:  # one function never returns
-                middle = answer_cells[len(answer_cells) // 2]
-                middle.source = _inject(middle.source, "while True:  # forgot to advance\n        pass")
+            if student == "eve_loops" and answer_cells:
+                answer_cells[0].source = NEVER_ENDS + answer_cells[0].source
             nbformat.write(notebook, folder / source_path.name)
     return list(students)
 
 
 def grade_class(course: Course, output: Path, students: list[str] | None = None, assignment: str | None = None) -> int:
     """Grade the synthetic class in ``output/course_root``; print the table and where the files are."""
-    from autograder import batch, reports
+    from autograder import batch, feedback, reports
 
     root = (output / "course_root").resolve()
     if root.exists():
@@ -150,7 +159,7 @@ def grade_class(course: Course, output: Path, students: list[str] | None = None,
         print(f"The grading demo could not run: {error}")
         return 1
     print(batch.summary_table(results))
-    pages = reports.feedback(demo_course, assignment, demo_course.feedback)
+    pages = feedback.write(demo_course, assignment, demo_course.feedback)
     csv_path = output / f"{assignment}_grades.csv"
     reports.export_csv(demo_course, assignment, csv_path)
     print(f"\n  gradebook (nbgrader formgrader): {demo_course.gradebook}\n  feedback: {len(pages)} pages under "

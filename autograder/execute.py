@@ -8,6 +8,7 @@ not run are reported as such.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -143,10 +144,20 @@ class _DiskGuard(threading.Thread):
                 return
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
+
+
 def _error_of(cell: nbformat.NotebookNode) -> str | None:
+    """``"ename: evalue"`` of the cell's error output; a syntax error also names its line."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+            name, value = output.get("ename", "Error"), str(output.get("evalue", ""))
+            if name in _SYNTAX_ERRORS and "line" not in value:
+                trace = _ANSI.sub("", "\n".join(output.get("traceback", [])))
+                line = re.findall(r"line (\d+)", trace)
+                value += f" (line {line[-1]} of the cell)" if line else ""
+            return f"{name}: {value}".strip()
     return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
+from dataclasses import dataclass
 
 from autograder import grading
 from autograder.course import Course, CourseError
@@ -66,13 +67,21 @@ def record(course: Course, result: grading.SubmissionResult) -> list[str]:
     return unknown
 
 
-def manual_scores(course: Course, assignment: str) -> dict[tuple[str, str, str], float]:
-    """(student, notebook stem, grade id) -> the score a person gave in formgrader."""
+@dataclass(frozen=True)
+class PersonsGrade:
+    """What a person gave a cell in formgrader: a score (None when not graded yet) and a comment."""
+
+    score: float | None = None
+    comment: str = ""
+
+
+def persons_grades(course: Course, assignment: str) -> dict[tuple[str, str, str], PersonsGrade]:
+    """(student, notebook stem, grade id or cell name) -> the score and comment a person gave in formgrader."""
     if course.gradebook is not None and not course.gradebook.exists():
         return {}
     from nbgrader.api import Gradebook, MissingEntry
 
-    scores = {}
+    found_grades: dict[tuple[str, str, str], PersonsGrade] = {}
     with Gradebook(course.gradebook_url) as gradebook:
         try:
             found = gradebook.find_assignment(assignment)
@@ -80,7 +89,16 @@ def manual_scores(course: Course, assignment: str) -> dict[tuple[str, str, str],
             return {}
         for submission in found.submissions:
             for notebook in submission.notebooks:
+                comments = {comment.name: comment.manual_comment or "" for comment in notebook.comments}
                 for grade in notebook.grades:
-                    if grade.manual_score is not None:
-                        scores[(submission.student.id, notebook.name, grade.name)] = grade.manual_score
-    return scores
+                    key = (submission.student.id, notebook.name, grade.name)
+                    found_grades[key] = PersonsGrade(grade.manual_score, comments.pop(grade.name, ""))
+                for name, comment in comments.items():
+                    if comment:
+                        found_grades[(submission.student.id, notebook.name, name)] = PersonsGrade(None, comment)
+    return found_grades
+
+
+def manual_scores(course: Course, assignment: str) -> dict[tuple[str, str, str], float]:
+    """(student, notebook stem, grade id) -> the score a person gave in formgrader."""
+    return {key: grade.score for key, grade in persons_grades(course, assignment).items() if grade.score is not None}

@@ -4,18 +4,21 @@
 the notebook to grade (:mod:`autograder.assemble`), executes it in a sandboxed kernel
 (:mod:`autograder.execute`), judges the records of the hidden checks against the reference
 solutions *in this process*, outside the kernel (:mod:`autograder.judge`), and scores every graded
-cell. It writes the executed notebooks and ``results.json`` into the task's output folder. Only the
-coordinating process (:mod:`autograder.batch`) writes the gradebook.
+cell. The task carries everything as bytes (no shared filesystem): the worker unpacks it into its
+own temporary folder and returns the result with the executed notebooks as data
+(:class:`GradedSubmission`). Only the coordinating process (:mod:`autograder.batch`) writes the
+gradebook and the ``autograded`` folder.
 """
 from __future__ import annotations
 
 import enum
-import functools
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -23,9 +26,12 @@ import nbformat
 
 import numpy as np
 
-from autograder import assemble, cells, execute, heldout, judge, kernel_users, record
+from autograder import assemble, cells, execute, heldout, judge, kernel_users, record, worker
 from autograder.course import Assignment, CourseError
-from autograder.specs import AccuracySpec, SpecError
+from autograder.specs import AccuracySpec, Credit, Spec, SpecError
+
+
+GRADED_FOLDER = "graded"  # in a task's scratch folder: the executed notebooks, before they travel back
 
 
 class NotebookStatus(str, enum.Enum):
@@ -45,7 +51,8 @@ class CellScore:
     points: float
     score: float | None
     manual: bool = False
-    message: str = ""
+    message: str = ""  # the first reason points were lost
+    failures: list[str] = field(default_factory=list)  # every reason: each failing case, each problem
 
 
 @dataclass
@@ -96,17 +103,28 @@ class SubmissionResult:
 
 @dataclass(frozen=True)
 class GradeTask:
-    """One submission to grade; plain data so it can travel to another process or machine."""
+    """One submission to grade; plain data (bytes, no paths) so it can travel to another process or machine."""
 
     student: str
-    assignment: str
-    source_dir: Path  # the assignment's source folder: solution notebooks and spec files
-    files: dict[str, Path | None]  # notebook name of the assignment -> the student's file or None
-    support_files: tuple[Path, ...]  # other files of the submission folder, copied beside the notebooks
-    output_dir: Path  # autograded/<student>/<assignment>
-    settings: execute.Settings
+    source: worker.AssignmentFiles  # the assignment's source notebooks and spec files (only the grader reads them)
+    notebooks: dict[str, bytes | None]  # notebook name of the assignment -> the student's file, or None
+    support_files: dict[str, bytes]  # other files of the submission folder (name -> content), put beside them
+    settings: execute.Settings  # machine-independent; the worker adds its own folders (autograder.worker)
     salt: int  # the salt of the hidden checks' inputs (the kernel knows it)
     heldout_seed: int = 0  # the seed of the held-out images (the kernel never sees it)
+
+    @property
+    def assignment(self) -> str:
+        """The assignment's name."""
+        return self.source.name
+
+
+@dataclass
+class GradedSubmission:
+    """What a worker sends back: the result and the executed notebooks (name -> ``.ipynb`` bytes)."""
+
+    result: SubmissionResult
+    notebooks: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,46 +137,77 @@ class Judging:
     heldout_labels: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-@functools.lru_cache(maxsize=8)
-def _assignment(source_dir: Path) -> Assignment:
-    """The assignment of a source folder, kept per worker process so references load once."""
-    return Assignment.from_folder(source_dir)
-
-
-def _failures(judging: Judging, spec, collected: record.CheckRecord) -> list[str]:
+def _verdict(judging: Judging, spec, collected: record.CheckRecord) -> judge.Verdict:
     if isinstance(spec, AccuracySpec):
-        return judge.accuracy_failures(collected, spec, judging.heldout_labels[spec.name], judging.dataset)
-    return judge.failures_of(collected, spec, judging.assignment.reference(spec.name), judging.salt)
+        return judge.accuracy_verdict(collected, spec, judging.heldout_labels[spec.name], judging.dataset)
+    return judge.verdict(collected, spec, judging.assignment.reference(spec.name), judging.salt)
 
 
-def _judge_cell(judging: Judging, grade_id: str, records: list[Path]) -> str | None:
-    """Judge the records a graded cell produced; return why it fails, or None when it passes."""
+def _whole_failure(message: str) -> tuple[float, list[str]]:
+    return 0.0, [message]
+
+
+def _judge_cell(judging: Judging, grade_id: str, records: list[Path]) -> tuple[float, list[str]]:
+    """Judge the records a graded cell produced.
+
+    Returns:
+        The share of the cell's points earned (the mean over its checks, each under its spec's
+        credit rule) and every reason for what was not earned.
+    """
     expected = judging.assignment.specs.for_cell(grade_id)
     received: dict[str, list[record.CheckRecord]] = {}
     for path in records:
         try:
             found = record.read(path)
         except record.RecordError as error:
-            return f"a check record could not be read ({error})"
+            return _whole_failure(f"a check record could not be read ({error})")
         received.setdefault(found.name, []).append(found)
+    shares, reasons = [], []
     for spec in expected:
         if not received.get(spec.name):
-            return (f"the check of {spec.name} recorded nothing: the check was skipped or "
-                    f"replaced inside the notebook")
-        for collected in received[spec.name]:
+            return _whole_failure(f"the check of {spec.name} recorded nothing: the check was skipped or "
+                                  f"replaced inside the notebook")
+        credit = spec.credit if isinstance(spec, Spec) else Credit.ALL_OR_NOTHING
+        for collected in received[spec.name]:  # a check run twice must pass both times
             try:
-                failures = _failures(judging, spec, collected)
+                found_verdict = _verdict(judging, spec, collected)
             except (CourseError, SpecError) as error:  # the course's setup, not the student's code
-                return f"the grader could not judge {spec.name}: {error}"
+                return _whole_failure(f"the grader could not judge {spec.name}: {error}")
             except Exception as error:  # an output the reference comparison cannot handle
-                return f"{spec.name}: the output could not be compared ({type(error).__name__}: {error})"
-            if failures:
-                return failures[0]
-    return None
+                return _whole_failure(f"{spec.name}: the output could not be compared ({type(error).__name__}: {error})")
+            shares.append(found_verdict.fraction(credit))
+            reasons += found_verdict.messages
+    return (sum(shares) / len(shares) if shares else 1.0), reasons
+
+
+_UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
+
+
+def _explainer(notebook: nbformat.NotebookNode, run: execute.NotebookRun) -> Callable[[int, str], str]:
+    """``explain(index, error)``: an error caused by an earlier failing cell, said as that cell's error.
+
+    A graded cell that fails with ``NameError: name 'f' is not defined`` because the cell defining
+    ``f`` had a syntax error (or raised) is reported with that cell's grade id and its own error.
+    """
+    failed = [(index, cell_run.error) for index, cell_run in sorted(run.cells.items())
+              if cell_run.error and not _UNDEFINED.match(cell_run.error)]
+
+    def explain(index: int, error: str) -> str:
+        match = _UNDEFINED.match(error)
+        if not match:
+            return error
+        defines = re.compile(rf"^\s*(?:async\s+def|def|class)\s+{match.group(1)}\b|^{match.group(1)}\s*[:=]", re.M)
+        for earlier, earlier_error in reversed(failed):
+            if earlier < index and defines.search(notebook.cells[earlier].source):
+                where = cells.grade_id(notebook.cells[earlier]) or f"cell {earlier + 1}"
+                return (f"{match.group(1)} was never defined because the cell that defines it ({where}) failed: "
+                        f"{earlier_error}")
+        return error
+    return explain
 
 
 def _score_cell(judging: Judging, cell: nbformat.NotebookNode, cell_run: execute.CellRun | None,
-                stopped: str | None) -> CellScore:
+                stopped: str | None, explain: Callable[[int, str], str]) -> CellScore:
     score = CellScore(str(cells.grade_id(cell)), cells.points(cell), 0.0)
     if cells.is_manual(cell):
         score.manual, score.score = True, None
@@ -167,13 +216,13 @@ def _score_cell(judging: Judging, cell: nbformat.NotebookNode, cell_run: execute
         score.message = f"did not run: {stopped or 'an earlier problem stopped the notebook'}"
         return score
     if cell_run.error:
-        score.message = cell_run.error
+        score.message = explain(cell_run.index, cell_run.error)
+        score.failures = [score.message]
         return score
-    failure = _judge_cell(judging, score.grade_id, cell_run.records)
-    if failure:
-        score.message = failure
-        return score
-    score.score = score.points
+    share, reasons = _judge_cell(judging, score.grade_id, cell_run.records)
+    score.score = round(score.points * share, 2)
+    score.failures = reasons
+    score.message = reasons[0] if reasons else ""
     return score
 
 
@@ -186,16 +235,16 @@ def _unscored(graded_cells: list, status: NotebookStatus, name: str, reason: str
 
 def _grade_notebook(task: GradeTask, judging: Judging, name: str, workdir: Path, scratch: Path,
                     settings: execute.Settings) -> NotebookResult:
-    source = nbformat.read(task.source_dir / name, as_version=4)
+    source = nbformat.read(judging.assignment.source_dir / name, as_version=4)
     graded_cells = [cell for cell in source.cells if cells.is_graded(cell)]
-    path = task.files.get(name)
-    if path is None:
+    submitted = task.notebooks.get(name)
+    if submitted is None:
         return _unscored(graded_cells, NotebookStatus.MISSING, name, f"{name} was not submitted")
     try:
-        student = nbformat.read(path, as_version=4)
-    except (OSError, ValueError, UnicodeDecodeError, nbformat.ValidationError) as error:
+        student = nbformat.reads(submitted.decode("utf-8"), as_version=4)
+    except (ValueError, nbformat.ValidationError) as error:  # not JSON, not UTF-8, not a notebook
         return _unscored(graded_cells, NotebookStatus.UNREADABLE, name,
-                         f"{path.name} is not a readable notebook ({type(error).__name__}: {str(error)[:200]}); "
+                         f"{name} is not a readable notebook ({type(error).__name__}: {str(error)[:200]}); "
                          f"open it in Jupyter, save it again and resubmit")
     assembled = assemble.assemble(source, student)
     run = execute.run_notebook(assembled.notebook, workdir, scratch / f"box-{name}", scratch / f"records-{name}",
@@ -203,12 +252,12 @@ def _grade_notebook(task: GradeTask, judging: Judging, name: str, workdir: Path,
     positions = {cells.grade_id(cell): index for index, cell in enumerate(assembled.notebook.cells)}
     result = NotebookResult(name, NotebookStatus.INCOMPLETE if run.stopped else NotebookStatus.GRADED,
                             run.stopped or "", notes=assembled.notes, seconds=run.seconds)
+    explain = _explainer(assembled.notebook, run)
     for cell in graded_cells:
         index = positions.get(cells.grade_id(cell))
         result.cells.append(_score_cell(judging, cell, run.cells.get(index) if index is not None else None,
-                                        run.stopped))
-    task.output_dir.mkdir(parents=True, exist_ok=True)
-    nbformat.write(assembled.notebook, task.output_dir / name)
+                                        run.stopped, explain))
+    nbformat.write(assembled.notebook, scratch / GRADED_FOLDER / name)
     return result
 
 
@@ -238,35 +287,42 @@ def _stage_heldout(assignment: Assignment, dataset: str, seed: int, scratch: Pat
     return folder, labels
 
 
-def grade_submission(task: GradeTask) -> SubmissionResult:
-    """Grade every notebook of one submission; never raises because of the student's code."""
-    if task.settings.separate_user and task.settings.uid is None:
+def grade_submission(task: GradeTask) -> GradedSubmission:
+    """Grade every notebook of one submission; never raises because of the student's code.
+
+    Runs anywhere the package is installed: the task's files are unpacked into a temporary folder of
+    this machine, and the executed notebooks come back as data with the result.
+    """
+    dataset = task.settings.kernel_env.get("COURSE_DATASET", "synthetic")
+    settings = worker.local_settings(task.settings, dataset)
+    if settings.separate_user and settings.uid is None:
         with kernel_users.lease() as uid:
-            return grade_submission(replace(task, settings=replace(task.settings, uid=uid)))
-    assignment = _assignment(task.source_dir)
+            return _grade(task, replace(settings, uid=uid), dataset)
+    return _grade(task, settings, dataset)
+
+
+def _grade(task: GradeTask, settings: execute.Settings, dataset: str) -> GradedSubmission:
+    assignment = worker.unpacked(task.source)
     result = SubmissionResult(task.student, task.assignment)
     with tempfile.TemporaryDirectory(prefix=f"grade-{task.assignment}-") as scratch_name:
         scratch = Path(scratch_name)
         os.chmod(scratch, 0o755)  # the sandboxed kernel's user must reach its folders
         workdir = scratch / "work"
         workdir.mkdir()
-        for extra in task.support_files:
-            shutil.copy(extra, workdir / extra.name)
-        for name, path in task.files.items():
-            if path is not None:
-                shutil.copy(path, workdir / name)
-        dataset = task.settings.kernel_env.get("COURSE_DATASET", "synthetic")
+        submitted = {name: content for name, content in task.notebooks.items() if content is not None}
+        for name, content in (*task.support_files.items(), *submitted.items()):
+            (workdir / Path(name).name).write_bytes(content)
+        (scratch / GRADED_FOLDER).mkdir(mode=0o700)  # the executed notebooks, hidden tests included
         spec_dir = _stage_specs(assignment, scratch)
         heldout_dir, labels = _stage_heldout(assignment, dataset, task.heldout_seed, scratch)
         judging = Judging(assignment, task.salt, dataset, labels)
-        settings = replace(task.settings, readonly=(*task.settings.readonly, spec_dir, heldout_dir),
-                           kernel_env={**task.settings.kernel_env, record.SALT_ENV: str(task.salt),
+        settings = replace(settings, readonly=(*settings.readonly, spec_dir, heldout_dir),
+                           kernel_env={**settings.kernel_env, record.SALT_ENV: str(task.salt),
                                        record.SPECS_ENV: str(spec_dir), record.HELDOUT_ENV: str(heldout_dir)})
-        for name in sorted(task.files):
+        for name in sorted(task.notebooks):
             started = time.monotonic()
             notebook = _grade_notebook(task, judging, name, workdir, scratch, settings)
             notebook.seconds = notebook.seconds or time.monotonic() - started
             result.notebooks.append(notebook)
-    task.output_dir.mkdir(parents=True, exist_ok=True)
-    (task.output_dir / "results.json").write_text(result.to_json(), encoding="utf-8")
-    return result
+        executed = {path.name: path.read_bytes() for path in sorted((scratch / GRADED_FOLDER).glob("*.ipynb"))}
+    return GradedSubmission(result, executed)

@@ -9,11 +9,42 @@ the error, never the reference's output.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from autograder import checks, record, specs
+
+
+@dataclass
+class Verdict:
+    """The grader's verdict on one check.
+
+    Attributes:
+        cases: how many cases the spec has.
+        passed: how many of them the record passes.
+        problems: failures of the whole function (a loop under the vectorisation rule, tampering).
+        failures: one message per failing case.
+    """
+
+    cases: int
+    passed: int = 0
+    problems: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def messages(self) -> list[str]:
+        """Every reason, problems first."""
+        return self.problems + self.failures
+
+    def fraction(self, credit: specs.Credit) -> float:
+        """The share of the points earned under ``credit``."""
+        if self.problems or not self.cases:
+            return 0.0
+        if credit is specs.Credit.ALL_OR_NOTHING:
+            return 1.0 if self.passed == self.cases else 0.0
+        return self.passed / self.cases
 
 
 def judge(collected: record.CheckRecord, spec: specs.Spec, reference_fn: Callable, salt: int = 0) -> None:
@@ -29,32 +60,53 @@ def judge(collected: record.CheckRecord, spec: specs.Spec, reference_fn: Callabl
 
 def failures_of(collected: record.CheckRecord, spec: specs.Spec, reference_fn: Callable, salt: int = 0) -> list[str]:
     """Every reason the record fails (empty when it passes): problems first, then one per failing case."""
-    if collected.name != spec.name:
-        return [f"{spec.name}: the record is about {collected.name!r}; the check was tampered with."]
-    failures = list(collected.problems)
+    return verdict(collected, spec, reference_fn, salt).messages
+
+
+def verdict(collected: record.CheckRecord, spec: specs.Spec, reference_fn: Callable, salt: int = 0) -> Verdict:
+    """Judge every case of the record against ``reference_fn`` on the inputs the grader regenerates."""
     cases = list(spec.cases(spec.rng(salt)))
+    found = Verdict(len(cases), problems=list(collected.problems))
+    if collected.name != spec.name:
+        found.problems.append(f"{spec.name}: the record is about {collected.name!r}; the check was tampered with.")
+        return found
     if [case.label for case in cases] != [result.label for result in collected.results]:
-        return failures + [f"{spec.name}: the recorded cases do not match the spec; the check was tampered with."]
+        found.problems.append(f"{spec.name}: the recorded cases do not match the spec; the check was tampered with.")
+        return found
     for case, result in zip(cases, collected.results):
-        if result.error:
-            failures.append(result.error)
-            continue
-        if result.inputs != checks.input_digest(case):
-            failures.append(f"{spec.name}, case '{case.label}': the check's inputs were changed inside the "
-                            f"notebook; the check was tampered with.")
-            continue
-        expected = checks.run_case(spec, reference_fn, copy.deepcopy(case))
-        try:
-            if spec.judge is not None:
-                try:
-                    spec.judge(result.output, expected, case)
-                except AssertionError as error:
-                    raise AssertionError(f"{spec.name}, case '{case.label}': {error}") from None
-            else:
-                compare_outputs(result.output, expected, spec, case.label)
-        except AssertionError as error:
-            failures.append(str(error))
-    return failures
+        failure = _case_failure(spec, case, result, reference_fn)
+        if failure is None:
+            found.passed += 1
+        else:
+            found.failures.append(failure)
+    return found
+
+
+def _case_failure(spec: specs.Spec, case: specs.Case, result: record.CaseResult, reference_fn: Callable) -> str | None:
+    if result.error:
+        return result.error
+    if result.inputs != checks.input_digest(case):
+        return (f"{spec.name}, case '{case.label}': the check's inputs were changed inside the notebook; the check "
+                f"was tampered with.")
+    expected = checks.run_case(spec, reference_fn, copy.deepcopy(case))
+    try:
+        if spec.judge is not None:
+            try:
+                spec.judge(result.output, expected, case)
+            except AssertionError as error:
+                raise AssertionError(f"{spec.name}, case '{case.label}': {error}") from None
+        else:
+            compare_outputs(result.output, expected, spec, case.label)
+    except AssertionError as error:
+        return str(error)
+    return None
+
+
+def accuracy_verdict(collected: record.CheckRecord, spec: specs.AccuracySpec, labels: np.ndarray,
+                     dataset: str) -> Verdict:
+    """:func:`accuracy_failures` as a :class:`Verdict` of one case (an accuracy is reached or not)."""
+    failures = accuracy_failures(collected, spec, labels, dataset)
+    return Verdict(1, passed=0 if failures else 1, problems=failures)
 
 
 def accuracy_failures(collected: record.CheckRecord, spec: specs.AccuracySpec, labels: np.ndarray,

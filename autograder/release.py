@@ -184,7 +184,8 @@ def _shown(course: Course, path: Path) -> str:
 
 
 def release(course: Course, assignment: str, check: bool = False) -> list[str]:
-    """Validate and release ``assignment`` into the course's release folder (or, with ``check``, compare).
+    """Validate and release ``assignment`` into the course's release folder (or, with ``check``, compare),
+    then write its student bundle (:mod:`autograder.bundle`; not with ``check``).
 
     Returns:
         Lines describing what was done or checked.
@@ -219,4 +220,12 @@ def release(course: Course, assignment: str, check: bool = False) -> list[str]:
             shutil.rmtree(committed)
         shutil.copytree(fresh, committed)
     names = ", ".join(p.name for p in sorted(committed.glob("*.ipynb")))
-    return [f"released {assignment} into {_shown(course, committed)}: {names}"]
+    from autograder import bundle  # here, not at the top: the bundle reuses this module's leak rules
+
+    try:
+        written = bundle.write(course, assignment)
+    except bundle.BundleError as error:
+        raise ReleaseError(f"released {assignment} into {_shown(course, committed)}, but its student bundle was not "
+                           f"written: {error}") from error
+    return [f"released {assignment} into {_shown(course, committed)}: {names}",
+            f"wrote the student bundle {_shown(course, written)} (notebooks, README, student install)"]

@@ -41,7 +41,7 @@ class Limits:
     cpu_seconds: int = 900
     file_bytes: int = 100 * 1024**2
     disk_bytes: int = 512 * 1024**2  # all the files a submission writes, together (and its /tmp)
-    disk_entries: int = 20_000  # files and folders it may create
+    disk_entries: int = 10_000  # files and folders it may create
 
 
 def _parents(path: Path) -> list[Path]:

@@ -16,6 +16,7 @@ the spec's tolerances) compares the student's data with the reference's.
 """
 from __future__ import annotations
 
+import enum
 import importlib.util
 import zlib
 from dataclasses import dataclass, field
@@ -30,6 +31,13 @@ TEST_CELL_SUFFIX = "_tests"
 
 class SpecError(ValueError):
     """A spec file cannot be loaded or is inconsistent; the message names the file and what to fix."""
+
+
+class Credit(str, enum.Enum):
+    """How a graded function's points are earned."""
+
+    PER_CASE = "per case"  # the points are shared among the spec's cases; each passing case earns its share
+    ALL_OR_NOTHING = "all or nothing"  # every case must pass
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,10 @@ class Spec:
         judge: ``judge(got, expected, case)`` replaces the numeric comparison for functions
             judged by behaviour; it raises AssertionError with a message for the student.
         cell: the grade id of the graded test cell whose hidden test checks this function
-            (default ``<name>_tests``). Its points are earned only when the check passes.
+            (default ``<name>_tests``).
+        credit: how the cell's points are earned: shared among the cases (the default), or only
+            when every case passes. A problem that concerns the whole function (a Python loop
+            under the vectorisation rule, a tampered check) earns nothing either way.
     """
 
     name: str
@@ -74,6 +85,7 @@ class Spec:
     run: Callable[[Callable, Case], Any] | None = None
     judge: Callable[[Any, Any, Case], None] | None = None
     cell: str = ""
+    credit: Credit = Credit.PER_CASE
 
     def __post_init__(self) -> None:
         if not self.cell:

@@ -1,53 +1,46 @@
-"""``course check``: a student runs their notebooks as the grader would, with the visible tests only."""
+"""``course check`` and ``course submit`` from the instructor's installation.
+
+The work is the student side's (:mod:`autograder.student`); this module only supplies the
+assignment's manifest when no manifest file lies beside the notebooks: inside a course, a folder
+named after one of its assignments (its release, or a submission) gets the manifest built from the
+course's source, so the loop rule is checked there too.
+"""
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
-import nbformat
+from autograder import manifest as manifest_builder
+from autograder.course import Course, CourseError
+from autograder.student import check as student_check
+from autograder.student import submit as student_submit
+from autograder.student.manifest import Manifest
 
-from autograder import cells, execute
+CheckError = student_check.CheckError
 
 
-class CheckError(RuntimeError):
-    """The path is not a notebook or a folder of notebooks; the message says what to pass."""
+def manifest_for(path: Path, course: Course | None) -> Manifest | None:
+    """The manifest beside ``path`` (a notebook or folder), else the one ``course`` builds for the folder's
+    assignment, else None.
+
+    Raises:
+        CheckError: the manifest beside ``path`` is damaged, or the course's source cannot be read.
+    """
+    found = student_check.manifest_beside(path)
+    folder = (path if path.is_dir() else path.parent).resolve()
+    if found is not None or course is None or folder.name not in course.assignments():
+        return found
+    try:
+        return manifest_builder.build(course.assignment(folder.name))
+    except CourseError as error:
+        raise CheckError(f"The rules of {folder.name} cannot be read from {course.source}: {error}") from error
 
 
-def check(path: Path, timeout_s: float = 600) -> int:
-    """Run the notebook(s) at ``path``; print a line per test cell; return 0 when all pass, else 1."""
-    notebooks = sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
-    if not notebooks or not all(p.is_file() and p.suffix == ".ipynb" for p in notebooks):
-        raise CheckError(f"{path} is not a notebook or a folder holding notebooks (*.ipynb).")
-    failed = 0
-    for notebook_path in notebooks:
-        try:
-            notebook = nbformat.read(notebook_path, as_version=4)
-        except (OSError, ValueError, UnicodeDecodeError, nbformat.ValidationError) as error:
-            print(f"{notebook_path.name}: cannot be read ({type(error).__name__}: {error}); re-save it in Jupyter.")
-            failed += 1
-            continue
-        with tempfile.TemporaryDirectory(prefix="course-check-") as scratch:
-            work = Path(scratch) / "work"
-            shutil.copytree(notebook_path.parent, work, ignore=shutil.ignore_patterns(".*"))
-            settings = execute.Settings(cell_timeout_s=timeout_s, notebook_timeout_s=timeout_s, sandboxed=False,
-                                        kernel_env={"COURSE_QUICK": "1"})
-            run = execute.run_notebook(notebook, work, Path(scratch) / "box", Path(scratch) / "records", settings)
-        print(f"{notebook_path.name} ({run.seconds:.0f} s)")
-        earned = possible = 0.0
-        for index, cell in enumerate(notebook.cells):
-            identity = cells.grade_id(cell)
-            kind = cells.kind(cell)
-            if cell.cell_type != "code" or not (kind is cells.CellKind.TEST or
-                                                kind is cells.CellKind.LOCKED and identity.endswith("_visible")):
-                continue
-            cell_run = run.cells.get(index)
-            error = cell_run.error if cell_run else f"did not run ({run.stopped})"
-            points = cells.points(cell) if kind is cells.CellKind.TEST else 0.0
-            possible += points
-            earned += 0 if error else points
-            failed += bool(error)
-            status = "FAIL" if error else "pass"
-            print(f"  {status}  {identity}" + (f" ({points:g} points)" if points else "") + (f": {error}" if error else ""))
-        print(f"  visible tests: {earned:g} / {possible:g} points (hidden tests add to this when graded)")
-    return 1 if failed else 0
+def check(path: Path, course: Course | None = None, timeout_s: float = student_check.DEFAULT_TIMEOUT_S) -> int:
+    """``course check PATH``: see :func:`autograder.student.check.check`; returns the exit status."""
+    return student_check.check(path, manifest_for(path, course), timeout_s)
+
+
+def submit(folder: Path, course: Course | None = None, output: Path | None = None, run_check: bool = True,
+           timeout_s: float = student_check.DEFAULT_TIMEOUT_S) -> int:
+    """``course submit FOLDER``: see :func:`autograder.student.submit.submit`; returns the exit status."""
+    return student_submit.submit(folder, manifest_for(folder, course), output, run_check, timeout_s)

@@ -2,15 +2,18 @@
 
 For each case and dtype it times the forward pass and the backward pass of our
 NumPy layers and of ``torch.nn.functional`` (conv2d / max_pool2d with autograd),
-takes the median of several repeats, checks the two agree, and prints
-``ours / torch`` ratios (lower is better; 1.0 means as fast as PyTorch).
+checks the two agree, and prints ``ours / torch`` ratios of the median times
+(lower is better; 1.0 means as fast as PyTorch). The four measurements of a case
+are interleaved, one call of each per round, so that a load that comes and goes
+on a shared machine slows both sides alike; the load average is printed before
+and after.
 
-Goals (DESIGN.md, issue #3): convolution forward+backward within 1.2x of
+Goals (DESIGN.md; issues 3 and 15): convolution forward+backward within 1.2x of
 PyTorch, max pooling within 3x. Without PyTorch it prints our own timings only.
 
 Usage::
 
-    .venv/bin/python bench/conv.py [--repeats 7] [--threads N]
+    .venv/bin/python bench/conv.py [--repeats 15] [--threads N]
 """
 from __future__ import annotations
 
@@ -41,15 +44,22 @@ CASES = [
 ]
 
 
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall-clock seconds of ``fn()`` over ``repeats`` runs after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def median_seconds(fns: list[Callable[[], object]], repeats: int) -> list[float]:
+    """Median wall-clock seconds of each ``fn()`` over ``repeats`` interleaved rounds, after one warm-up."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, spent in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
+
+
+def load_average() -> str:
+    """The 1-minute load average and the CPU count, e.g. ``load 1.95 on 2 CPUs``."""
+    return f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
 
 
 def ours(x, w, stride, pad, dout_shape_rng):
@@ -94,14 +104,14 @@ def theirs(x, w, stride, pad, dout):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=7, help="timed repeats per measurement (default 7)")
+    parser.add_argument("--repeats", type=int, default=15, help="timed rounds per case (default 15)")
     parser.add_argument("--threads", type=int, default=None,
                         help="PyTorch intra-op threads (default: PyTorch's own choice)")
     args = parser.parse_args(argv)
     if torch is not None and args.threads:
         torch.set_num_threads(args.threads)
     print(f"numpy {np.__version__}; torch {torch.__version__ if torch else 'not installed'}"
-          f"{f' ({torch.get_num_threads()} threads)' if torch else ''}; CPUs {os.cpu_count()}")
+          f"{f' ({torch.get_num_threads()} threads)' if torch else ''}; {load_average()}")
     header = f"{'case':46s} {'dtype':8s} {'ours fwd':>9s} {'ours bwd':>9s}"
     if torch:
         header += f" {'torch fwd':>9s} {'torch bwd':>9s} {'fwd x':>6s} {'bwd x':>6s} {'f+b x':>6s}"
@@ -113,15 +123,18 @@ def main(argv: list[str] | None = None) -> int:
             x = rng.standard_normal(x_shape).astype(dtype)
             w = None if w_shape is None else rng.standard_normal(w_shape).astype(dtype)
             fwd, bwd, (out, dx), dout = ours(x, w, stride, pad, lambda s: rng.standard_normal(s).astype(dtype))
-            t_fwd, t_bwd = median_seconds(fwd, args.repeats), median_seconds(bwd, args.repeats)
-            line = f"{name:46s} {np.dtype(dtype).name:8s} {1e3 * t_fwd:9.2f} {1e3 * t_bwd:9.2f}"
+            fns = [fwd, bwd]
             if torch:
                 tfwd, tbwd, (tout, tdx) = theirs(x, w, stride, pad, dout)
                 tol = 1e-9 if dtype == np.float64 else 1e-3
                 if not (np.allclose(out, tout, rtol=tol, atol=tol) and np.allclose(dx, tdx, rtol=tol, atol=tol)):
                     print(f"MISMATCH with PyTorch on {name} {np.dtype(dtype).name}")
                     return 1
-                p_fwd, p_bwd = median_seconds(tfwd, args.repeats), median_seconds(tbwd, args.repeats)
+                fns += [tfwd, tbwd]
+            t_fwd, t_bwd, *theirs_times = median_seconds(fns, args.repeats)
+            line = f"{name:46s} {np.dtype(dtype).name:8s} {1e3 * t_fwd:9.2f} {1e3 * t_bwd:9.2f}"
+            if torch:
+                p_fwd, p_bwd = theirs_times
                 total = (t_fwd + t_bwd) / (p_fwd + p_bwd)
                 kind = "pool" if w is None else "conv"
                 worst[kind] = max(worst[kind], total)
@@ -131,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if torch:
         print(f"\nworst forward+backward ratio: conv {worst['conv']:.2f}x (goal <= 1.2x), "
               f"pool {worst['pool']:.2f}x (goal <= 3x)")
+    print(f"after the run: {load_average()}")
     return 0
 
 

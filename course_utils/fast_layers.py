@@ -39,13 +39,17 @@ Ties in max pooling
     the output of the forward pass.
 
 How it works
-    Convolution is "im2col": the padded input is unfolded once into a matrix of
-    shape ``(N, C*HH*WW + 1, H_out*W_out)`` whose last row is all ones (the bias
-    trick), and the forward pass is one batched matrix multiply with the
-    ``(F, C*HH*WW + 1)`` matrix ``[w | b]``.  The backward pass reuses that
-    matrix: ``[dw | db]`` is one batched matrix multiply with ``dout``, and
-    ``dx`` is the transpose-multiply followed by "col2im", which adds the
-    HH*WW kernel offsets back into a padded buffer with vectorised slices.
+    Convolution is "im2col": each image is unfolded into a matrix of shape
+    ``(C*HH*WW + 1, H_out*W_out)`` whose last row is all ones (the bias trick),
+    and its output ``(F, H_out*W_out)`` is one matrix multiply with the
+    ``(F, C*HH*WW + 1)`` matrix ``[w | b]``, written straight into ``out``.
+    The unfolding copies one vectorised slice per kernel offset (never the
+    zero padding, which stays zero in the buffer) and runs over blocks of a
+    few images that share one buffer small enough to stay in the CPU cache.
+    The backward pass unfolds the images again, block by block: ``[dw | db]``
+    adds up ``dout @ columns.T`` over the images, and ``dx`` is the
+    transpose-multiply ``w.T @ dout`` followed by "col2im", which adds the
+    HH*WW kernel offsets back onto the input pixels with vectorised slices.
     Max pooling loops over the ``pool_height * pool_width`` offsets of the
     window (never over images or pixels), keeping the running maximum and the
     offset it came from; the backward pass routes ``dout`` back through those
@@ -112,6 +116,11 @@ def _output_size(size: int, window: int, stride: int, pad: int, axis: str, arg: 
 # --------------------------------------------------------------------------- #
 # convolution
 # --------------------------------------------------------------------------- #
+# Images unfolded per block: about this many bytes of im2col columns, so that a block (and the
+# GEMM reading it) stays in the per-core L2 cache instead of streaming ~10 MB through memory.
+_BLOCK_BYTES = 1 << 19
+
+
 class _ConvGeometry(NamedTuple):
     N: int
     C: int
@@ -124,10 +133,21 @@ class _ConvGeometry(NamedTuple):
     pad: int
     H_out: int
     W_out: int
-    Hs: int  # rows of one stride phase of the padded input
-    Ws: int  # columns of one stride phase (also the width of the extended output grid)
-    L: int  # flat length of one phase plane, room for every shifted read included
-    Q: int  # extended output positions per image: H_out * Ws
+
+
+class _Window(NamedTuple):
+    """Kernel offset (kh, kw): output positions ``out_rows, out_cols`` read ``x[..., in_rows, in_cols]``.
+
+    Output positions whose input pixel for this offset lies in the zero padding are left out,
+    so the unpadded input is read directly and the padding never has to be materialised.
+    """
+
+    kh: int
+    kw: int
+    out_rows: slice
+    out_cols: slice
+    in_rows: slice
+    in_cols: slice
 
 
 def _conv_geometry(x_shape: tuple, w_shape: tuple, stride: int, pad: int) -> _ConvGeometry:
@@ -135,38 +155,66 @@ def _conv_geometry(x_shape: tuple, w_shape: tuple, stride: int, pad: int) -> _Co
     F, _, HH, WW = w_shape
     H_out = _output_size(H, HH, stride, pad, "height", "w", "filter height HH = w.shape[2]")
     W_out = _output_size(W, WW, stride, pad, "width", "w", "filter width WW = w.shape[3]")
-    Hs = -(-(H + 2 * pad) // stride)
-    Ws = -(-(W + 2 * pad) // stride)
-    Q = H_out * Ws
-    last_offset = ((HH - 1) // stride) * Ws + (WW - 1) // stride
-    L = max(Hs * Ws, last_offset + Q)
-    return _ConvGeometry(N, C, H, W, F, HH, WW, stride, pad, H_out, W_out, Hs, Ws, L, Q)
+    return _ConvGeometry(N, C, H, W, F, HH, WW, stride, pad, H_out, W_out)
 
 
-def _phase_slices(g: _ConvGeometry):
-    """Yield, per stride phase (a, b), the slices that map x[:, :, rows, cols] into that phase plane."""
-    s, p = g.stride, g.pad
-    for a in range(s):
-        h0 = (a - p) % s
-        nh = len(range(h0, g.H, s))
-        for b in range(s):
-            w0 = (b - p) % s
-            nw = len(range(w0, g.W, s))
-            if nh and nw:
-                hs0, ws0 = (h0 + p) // s, (w0 + p) // s
-                yield a, b, (slice(h0, None, s), slice(w0, None, s)), (slice(hs0, hs0 + nh), slice(ws0, ws0 + nw))
+def _inside(offset: int, size: int, out_size: int, stride: int, pad: int) -> tuple[slice, slice] | None:
+    """Output indices i with ``0 <= i * stride + offset - pad < size``, and the input indices they read.
+
+    Returns ``(out_slice, in_slice)``, or None when every position falls in the padding.
+    """
+    first = max(0, -((offset - pad) // stride))  # ceil((pad - offset) / stride), at least 0
+    stop = min(out_size, (size - 1 + pad - offset) // stride + 1)
+    if stop <= first:
+        return None
+    start = first * stride + offset - pad
+    return slice(first, stop), slice(start, start + (stop - first - 1) * stride + 1, stride)
 
 
-def _kernel_offsets(g: _ConvGeometry):
-    """Yield (kh, kw, a, b, start): kernel offset (kh, kw) reads phase (a, b) from flat position start."""
-    s = g.stride
+def _windows(g: _ConvGeometry) -> list[_Window]:
+    """The kernel offsets that read at least one input pixel, with their output and input slices."""
+    windows = []
     for kh in range(g.HH):
+        rows = _inside(kh, g.H, g.H_out, g.stride, g.pad)
         for kw in range(g.WW):
-            yield kh, kw, kh % s, kw % s, (kh // s) * g.Ws + kw // s
+            columns = _inside(kw, g.W, g.W_out, g.stride, g.pad)
+            if rows and columns:
+                windows.append(_Window(kh, kw, rows[0], columns[0], rows[1], columns[1]))
+    return windows
+
+
+class _Im2col:
+    """A reusable im2col buffer for blocks of ``block`` images.
+
+    ``columns[n, (c, kh, kw), i * W_out + j] = xpad[n0 + n, c, i * stride + kh, j * stride + kw]``
+    with shape (block, C*HH*WW + 1, H_out*W_out) and dtype ``dtype``; the last row is all ones
+    (the bias trick). Padding positions are zeroed once and never written, so one buffer serves
+    every block. The buffer belongs to one forward or backward call and is never returned.
+    """
+
+    def __init__(self, g: _ConvGeometry, dtype: np.dtype) -> None:
+        K, P = g.C * g.HH * g.WW, g.H_out * g.W_out
+        self.block = max(1, min(g.N, _BLOCK_BYTES // ((K + 1) * P * dtype.itemsize)))
+        self.columns = np.zeros((self.block, K + 1, P), dtype=dtype)
+        self.columns[:, K] = 1
+        # (block, C, HH, WW, H_out, W_out) view of the first K rows
+        self.view = self.columns[:, :K].reshape(self.block, g.C, g.HH, g.WW, g.H_out, g.W_out)
+        self.windows = _windows(g)
+
+    def fill(self, x: np.ndarray, start: int) -> np.ndarray:
+        """Unfold ``x[start : start + block]`` (x of shape (N, C, H, W)).
+
+        Returns the buffer's first m = min(block, N - start) images, shape (m, C*HH*WW + 1, H_out*W_out).
+        """
+        m = min(self.block, x.shape[0] - start)
+        images = x[start : start + m]
+        for win in self.windows:
+            self.view[:m, :, win.kh, win.kw, win.out_rows, win.out_cols] = images[:, :, win.in_rows, win.in_cols]
+        return self.columns[:m]
 
 
 class _ConvCache(NamedTuple):
-    cols: np.ndarray  # (C*HH*WW + 1, N * Q): unfolded input, last row ones
+    x: np.ndarray  # (N, C, H, W): a C-contiguous copy of the input in the compute dtype
     wb: np.ndarray  # (F, C*HH*WW + 1): filters flattened, bias as last column
     geometry: _ConvGeometry
     x_dtype: np.dtype
@@ -224,33 +272,22 @@ def conv_forward_fast(
     check_shape(b, (w.shape[0],), "b", f"one bias per filter, F = w.shape[0] = {w.shape[0]}")
 
     g = _conv_geometry(x.shape, w.shape, stride, pad)
-    N, C, F, s, Q = g.N, g.C, g.F, g.stride, g.Q
-    K = C * g.HH * g.WW
+    K = g.C * g.HH * g.WW
     dtype = np.result_type(x.dtype, w.dtype, b.dtype)
-
-    # Padded input split into its stride phases, each plane flattened:
-    # xs[c, a, b, n, hs * Ws + ws] = xpad[n, c, hs * stride + a, ws * stride + b].
-    # A kernel offset then reads one contiguous run of Q values per plane.
-    xs = np.zeros((C, s, s, N, g.L), dtype=dtype)
-    xs6 = xs[..., : g.Hs * g.Ws].reshape(C, s, s, N, g.Hs, g.Ws)
-    xt = x.transpose(1, 0, 2, 3)
-    for a, b_, src, dst in _phase_slices(g):
-        xs6[:, a, b_, :, dst[0], dst[1]] = xt[:, :, src[0], src[1]]
-
-    # im2col on the extended grid (H_out, Ws): cols[(c, kh, kw), n * Q + q]; last row ones (bias).
-    cols = np.empty((K + 1, N * Q), dtype=dtype)
-    cols[K] = 1
-    cols5 = cols[:K].reshape(C, g.HH, g.WW, N, Q)
-    for kh, kw, a, b_, start in _kernel_offsets(g):
-        cols5[:, kh, kw] = xs[:, a, b_, :, start : start + Q]
-
-    wb = np.empty((F, K + 1), dtype=dtype)
-    wb[:, :K] = w.reshape(F, K)
+    # A private copy: the backward pass unfolds it again, whatever the caller does to x meanwhile.
+    images = np.array(x, dtype=dtype, order="C")
+    wb = np.empty((g.F, K + 1), dtype=dtype)
+    wb[:, :K] = w.reshape(g.F, K)
     wb[:, K] = b
-    out_ext = (wb @ cols).reshape(F, N, g.H_out, g.Ws)
-    out = np.empty((N, F, g.H_out, g.W_out), dtype=dtype)
-    out[...] = out_ext[..., : g.W_out].transpose(1, 0, 2, 3)
-    return out, _ConvCache(cols, wb, g, x.dtype, w.dtype, b.dtype)
+
+    out = np.empty((g.N, g.F, g.H_out, g.W_out), dtype=dtype)
+    out_flat = out.reshape(g.N, g.F, g.H_out * g.W_out)
+    im2col = _Im2col(g, dtype)
+    for start in range(0, g.N, im2col.block):
+        columns = im2col.fill(images, start)
+        # one (F, K + 1) @ (K + 1, H_out*W_out) product per image, written straight into out
+        np.matmul(wb, columns, out=out_flat[start : start + len(columns)])
+    return out, _ConvCache(images, wb, g, x.dtype, w.dtype, b.dtype)
 
 
 def conv_backward_fast(dout: np.ndarray, cache: _ConvCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -265,7 +302,7 @@ def conv_backward_fast(dout: np.ndarray, cache: _ConvCache) -> tuple[np.ndarray,
 
     Returns
     -------
-    dx : array of shape (N, C, H, W), dtype of ``x``
+    dx : C-contiguous array of shape (N, C, H, W), dtype of ``x``
     dw : array of shape (F, C, HH, WW), dtype of ``w``
     db : array of shape (F,), dtype of ``b``
     """
@@ -279,32 +316,33 @@ def conv_backward_fast(dout: np.ndarray, cache: _ConvCache) -> tuple[np.ndarray,
     check_dtype_kind(dout, "f", "dout")
     check_shape(dout, (g.N, g.F, g.H_out, g.W_out), "dout", "(N, F, H_out, W_out), the shape of the forward output")
 
-    cols, wb = cache.cols, cache.wb
-    N, C, F, s, Q = g.N, g.C, g.F, g.stride, g.Q
-    K = C * g.HH * g.WW
+    wb = cache.wb
     dtype = wb.dtype
+    K, P = g.C * g.HH * g.WW, g.H_out * g.W_out
+    dout_flat = np.ascontiguousarray(dout, dtype=dtype).reshape(g.N, g.F, P)
+    w_t = wb[:, :K].T  # (K, F)
 
-    # dout on the extended grid, filter-major: (F, N, H_out, Ws), zero in the extra columns.
-    dext = np.empty((F, N, g.H_out, g.Ws), dtype=dtype)
-    dext[..., g.W_out :] = 0
-    dext[..., : g.W_out] = dout.transpose(1, 0, 2, 3)
-    dext = dext.reshape(F, N * Q)
-
-    dwb = dext @ cols.T  # (F, K + 1): [dw | db]
-    dw = dwb[:, :K].reshape(F, C, g.HH, g.WW).astype(cache.w_dtype, copy=True)
+    im2col = _Im2col(g, dtype)
+    dwb = np.zeros((g.F, K + 1), dtype=dtype)  # [dw | db]
+    per_image = np.empty((im2col.block, g.F, K + 1), dtype=dtype)
+    dcolumns = np.empty((im2col.block, K, P), dtype=dtype)
+    dcolumns6 = dcolumns.reshape(im2col.block, g.C, g.HH, g.WW, g.H_out, g.W_out)
+    dx = np.zeros((g.N, g.C, g.H, g.W), dtype=dtype)
+    for start in range(0, g.N, im2col.block):
+        columns = im2col.fill(cache.x, start)
+        m = len(columns)
+        dout_block = dout_flat[start : start + m]
+        np.matmul(dout_block, columns.transpose(0, 2, 1), out=per_image[:m])
+        dwb += per_image[:m].sum(axis=0)
+        np.matmul(w_t, dout_block, out=dcolumns[:m])
+        # col2im: add each kernel offset's columns back onto the input pixels it read
+        images = dx[start : start + m]
+        for win in im2col.windows:
+            target = images[:, :, win.in_rows, win.in_cols]
+            target += dcolumns6[:m, :, win.kh, win.kw, win.out_rows, win.out_cols]
+    dw = dwb[:, :K].reshape(g.F, g.C, g.HH, g.WW).astype(cache.w_dtype, copy=True)
     db = dwb[:, K].astype(cache.b_dtype, copy=True)
-
-    # col2im: add each kernel offset's contribution back into the phase planes.
-    dcols = (wb[:, :K].T @ dext).reshape(C, g.HH, g.WW, N, Q)
-    dxs = np.zeros((C, s, s, N, g.L), dtype=dtype)
-    for kh, kw, a, b_, start in _kernel_offsets(g):
-        dxs[:, a, b_, :, start : start + Q] += dcols[:, kh, kw]
-    dxs6 = dxs[..., : g.Hs * g.Ws].reshape(C, s, s, N, g.Hs, g.Ws)
-    dx = np.zeros((g.N, g.C, g.H, g.W), dtype=cache.x_dtype) if s > 1 else np.empty((g.N, g.C, g.H, g.W), dtype=cache.x_dtype)
-    dxt = dx.transpose(1, 0, 2, 3)
-    for a, b_, src, dst in _phase_slices(g):
-        dxt[:, :, src[0], src[1]] = dxs6[:, a, b_, :, dst[0], dst[1]]
-    return dx, dw, db
+    return dx.astype(cache.x_dtype, copy=False), dw, db
 
 
 # --------------------------------------------------------------------------- #

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from course_utils import fast_layers
 from course_utils.fast_layers import (
     conv_backward_fast,
     conv_forward_fast,
@@ -113,6 +114,8 @@ CONV_CASES = [
     ((2, 1, 4, 5), (2, 4, 5), 1, 0),  # filter as large as the image: 1x1 output
     ((2, 2, 5, 5), (2, 3, 3), 3, 2),  # stride 3 with pad 2
     ((1, 3, 9, 6), (2, 2, 4), 2, 2),
+    ((2, 2, 3, 4), (2, 2, 2), 2, 3),  # pad larger than the filter: some outputs read only padding
+    ((2, 2, 1, 3), (2, 2, 2), 2, 2),  # some kernel offsets read no input pixel at all
 ]
 
 # (N, C, H, W), pool_height, pool_width, stride
@@ -226,6 +229,56 @@ def test_conv_accepts_non_contiguous_input(rng):
     dout = rng.standard_normal(out.shape[::-1]).T  # not C-contiguous either
     dx, dw, db = conv_backward_fast(dout, cache)
     for ours, ref in zip((dx, dw, db), loop_conv_backward(dout, x, w[:, :, ::-1], stride, pad)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("block_images", [1, 3])
+@pytest.mark.parametrize("case", [CONV_CASES[0], CONV_CASES[3], CONV_CASES[10]], ids=str)
+def test_conv_blocks_of_images_give_the_same_result(case, block_images, rng, monkeypatch):
+    """The batch is unfolded a block of images at a time into one reused buffer; a partial last block included."""
+    (_, C, H, W), (F, HH, WW), stride, pad = case
+    x, w, b, _, _ = conv_case(((7, C, H, W), (F, HH, WW), stride, pad), rng)
+    H_out, W_out = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
+    monkeypatch.setattr(fast_layers, "_BLOCK_BYTES", block_images * (C * HH * WW + 1) * H_out * W_out * 8)
+    out, cache = conv_forward_fast(x, w, b, stride, pad)
+    np.testing.assert_allclose(out, loop_conv_forward(x, w, b, stride, pad), rtol=1e-12, atol=1e-12)
+    dout = rng.standard_normal(out.shape)
+    for ours, ref in zip(conv_backward_fast(dout, cache), loop_conv_backward(dout, x, w, stride, pad)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_calls_of_other_shapes_and_dtypes_in_between_change_nothing(rng):
+    """Interleaved layers (forward 1, forward 2, backward 2, backward 1) give the results of isolated calls."""
+    first = conv_case(((5, 3, 9, 9), (4, 3, 3), 1, 1), rng)
+    second = conv_case(((3, 2, 8, 7), (2, 2, 3), 2, 2), rng, np.float32)
+    alone = []
+    for x, w, b, stride, pad in (first, second):
+        out, cache = conv_forward_fast(x, w, b, stride, pad)
+        dout = np.linspace(-1, 1, out.size, dtype=out.dtype).reshape(out.shape)
+        alone.append((out.copy(), *(a.copy() for a in conv_backward_fast(dout, cache)), dout))
+
+    out1, cache1 = conv_forward_fast(*first)
+    out2, cache2 = conv_forward_fast(*second)
+    grads2 = conv_backward_fast(alone[1][-1], cache2)
+    grads1 = conv_backward_fast(alone[0][-1], cache1)
+    grads1_again = conv_backward_fast(alone[0][-1], cache1)
+    for got, expected in zip([(out1, *grads1), (out2, *grads2), (out1, *grads1_again)], [alone[0], alone[1], alone[0]]):
+        for ours, ref in zip(got, expected):
+            np.testing.assert_array_equal(ours, ref)
+    results = [out1, out2, *grads1, *grads2, *grads1_again]
+    for i, a in enumerate(results):  # every result owns its memory
+        for other in results[i + 1 :] + [cache1.x, cache2.x, cache1.wb, cache2.wb]:
+            assert not np.shares_memory(a, other)
+
+
+def test_conv_backward_uses_the_input_as_it_was_in_the_forward_pass(rng):
+    x, w, b, stride, pad = conv_case(CONV_CASES[3], rng)
+    out, cache = conv_forward_fast(x, w, b, stride, pad)
+    dout = rng.standard_normal(out.shape)
+    expected = loop_conv_backward(dout, x, w, stride, pad)
+    x[...] = 0  # changed in place after the forward pass, as a careless caller might
+    w[...] = 0
+    for ours, ref in zip(conv_backward_fast(dout, cache), expected):
         np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
 
 

@@ -27,6 +27,9 @@ HOSTILE = {
     "correct": (CORRECT, None, 2, ""),
     "untouched": (None, None, 0, "NotImplementedError"),
     "wrong": ("return np.sum(x, axis=0)", None, 0, "has shape"),
+    "half_right": ("return np.sum(x, axis=1) if len(x) > 1 else np.zeros(len(x) + 1)", None, 1, "case 'one row'"),
+    "syntax_error": ("return np.sum(x, axis=1", None, 0, "was never defined because the cell that defines it "
+                                                         "(toy_row_sums) failed: SyntaxError"),
     "loops": ("return np.array([sum(r) for r in x])", None, 0, "vectorised"),
     "liar": ("class Liar:\n        def __eq__(self, other):\n            return True\n"
              "        def __getitem__(self, index):\n            return 1\n    return Liar()", None, 0, "returned a Liar"),
@@ -59,12 +62,14 @@ HOSTILE = {
                    "    return np.sum(x, axis=1)", None, 0, "disk quota"),
     "fills_tmp": ("for number in range(20):\n        open(f'/tmp/big{number}', 'wb').write(b'x' * 50 * 2**20)\n"
                   "    return np.sum(x, axis=1)", None, 0, "No space left"),
-    "makes_many_files": ("import os\n    os.makedirs('many', exist_ok=True)\n    for number in range(40_000):\n"
+    "makes_many_files": ("import os\n    os.makedirs('many', exist_ok=True)\n    for number in range(15_000):\n"
                          "        open(f'many/{number}', 'w').close()\n    return np.sum(x, axis=1)", None, 0, "disk quota"),
     "forges_a_record_link": ("import os\n    channel = os.environ.get('COURSE_VERDICT_DIR', '.')\n"
                              "    if not os.path.lexists(channel + '/00000-1.npz'):\n"
                              "        os.symlink('/etc/passwd', channel + '/00000-1.npz')\n"
                              "    return np.sum(x, axis=1)", None, 0, "a regular file"),
+    "xss_in_markdown": (CORRECT, lambda nb: nb.cells.append(nbformat.v4.new_markdown_cell(
+        "<script>alert('x')</script><img src=x onerror=alert(1)> and $e^{i\\pi} + 1 = 0$")), 2, ""),
     "wrong_kernel": (CORRECT, lambda nb: nb.metadata.update(kernelspec={"name": "julia-1.9", "display_name": "J",
                                                                          "language": "julia"}), 2, "julia"),
     "huge_notebook": (CORRECT, lambda nb: nb.cells.append(nbformat.v4.new_markdown_cell("x" * 5_000_000)), 2, ""),
@@ -153,13 +158,24 @@ def test_scores_are_in_nbgraders_gradebook(graded):
 
 
 def test_feedback_shows_scores_and_reasons_but_never_hidden_tests(graded, tmp_path):
-    from autograder import reports
+    from autograder import feedback
+
+    from nbgrader.api import Gradebook
 
     course, _ = graded
-    pages = {p.parent.parent.name: p.read_text() for p in reports.feedback(course, "toy", tmp_path)}
-    assert "returned a Liar" in pages["liar"] and "0 / 2" in pages["liar"]
-    assert "2 / 2" in pages["correct"] and "awaiting a person" in pages["correct"]
+    with Gradebook(course.gradebook_url) as gradebook:
+        gradebook.find_grade("toy_written", "01_toy", "toy", "liar").manual_score = 1
+        gradebook.find_comment("toy_written", "01_toy", "toy", "liar").manual_comment = "Clear & short <b>"
+        gradebook.db.commit()
+    pages = {p.parent.parent.name: p.read_text() for p in feedback.write(course, "toy", tmp_path)}
+    assert "returned a Liar" in pages["liar"] and "0 / 2 points" in pages["liar"]
+    assert "1 / 1 points, graded by a person" in pages["liar"] and "Clear &amp; short &lt;b&gt;" in pages["liar"]
+    assert "2 / 2 points" in pages["correct"] and "awaiting a person" in pages["correct"]
+    assert "1 / 2 points" in pages["half_right"] and "case 'one row'" in pages["half_right"]
+    assert "SyntaxError" in pages["syntax_error"] and "was never defined because" in pages["syntax_error"]
     assert "not submitted" in pages["missing"]
+    assert "<h1" in pages["correct"] and "Toy notebook" in pages["correct"]  # markdown is rendered
+    assert "<script>alert" not in pages["xss_in_markdown"] and "onerror=alert" not in pages["xss_in_markdown"]
     for page in pages.values():
         assert "check_against_reference('toy_row_sums'" not in page and "BEGIN HIDDEN" not in page
 

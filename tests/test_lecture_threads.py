@@ -66,7 +66,9 @@ def test_each_new_function_is_an_exercise(assignment, name):
     assert _marks(graded)["grade_id"] == f"{name}_tests" and _marks(graded)["grade"] and _marks(graded)["locked"]
     assert _marks(graded)["points"] >= 1
     assert f"check_against_reference('{name}', {name})" in _source(graded)
-    assert _source(graded).startswith("### BEGIN HIDDEN TESTS") and _source(graded).endswith("### END HIDDEN TESTS")
+    header, _, rest = _source(graded).partition("\n")
+    assert header.startswith("# graded: ") and "point" in header, header
+    assert rest.startswith("### BEGIN HIDDEN TESTS") and rest.endswith("### END HIDDEN TESTS")
     assert assignment.spec(name).cell == f"{name}_tests"
 
 
