@@ -175,7 +175,8 @@ def test_feedback_shows_scores_and_reasons_but_never_hidden_tests(graded, tmp_pa
     assert "SyntaxError" in pages["syntax_error"] and "was never defined because" in pages["syntax_error"]
     assert "not submitted" in pages["missing"]
     assert "<h1" in pages["correct"] and "Toy notebook" in pages["correct"]  # markdown is rendered
-    assert "<script>alert" not in pages["xss_in_markdown"] and "onerror=alert" not in pages["xss_in_markdown"]
+    assert "&lt;script&gt;alert" in pages["xss_in_markdown"]  # shown as text, never as a tag
+    assert "<script>alert" not in pages["xss_in_markdown"] and "<img src=x onerror" not in pages["xss_in_markdown"]
     for page in pages.values():
         assert "check_against_reference('toy_row_sums'" not in page and "BEGIN HIDDEN" not in page
 
