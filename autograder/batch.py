@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import secrets
 import sys
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
@@ -21,6 +20,7 @@ from typing import Iterable
 from tqdm.auto import tqdm
 
 from autograder import executors, execute, gradebook, grading, importers, lateness, resume, sandbox, submissions, worker
+from autograder import scratch as scratch_folders
 from autograder.importers import ledger, report
 from autograder.course import Course, CourseError
 from course_utils import data
@@ -225,8 +225,8 @@ def grade(course: Course, assignment: str, submissions_dir: Path | None = None, 
         executor = executors.executor_for(scheduler, jobs)
         settings_of_course = lateness.read_settings(course.root)
         dataset = _dataset()
-        with tempfile.TemporaryDirectory(prefix="course-staging-") as staging:
-            imported = _import(course, assignment, source, Path(staging), request or importers.Request(),
+        with scratch_folders.folder("staging") as staging:
+            imported = _import(course, assignment, source, staging, request or importers.Request(),
                                grade_the_rest)
             found = imported.submissions
             if student is not None:

@@ -23,7 +23,9 @@ here that holds nbgrader_config.py. Run ``course COMMAND --help`` for the option
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Sequence
@@ -125,16 +127,16 @@ def _import_request(args: argparse.Namespace):
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
-    import tempfile
+    from autograder import scratch as scratch_folders
 
     from autograder import importers
     from autograder.importers import report
 
     course = _course(args)
     source = Path(args.submissions) if args.submissions else course.submitted
-    with tempfile.TemporaryDirectory(prefix="course-collect-") as staging:
+    with scratch_folders.folder("collect") as staging:
         try:
-            found = importers.collect_for_course(course, args.assignment, source, Path(staging), _import_request(args))
+            found = importers.collect_for_course(course, args.assignment, source, staging, _import_request(args))
         except (importers.SubmissionsError, CourseError) as error:
             raise UserError(str(error)) from error
         print(report.render(found, args.assignment))
@@ -220,7 +222,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _cmd_similarity(args: argparse.Namespace) -> int:
-    import tempfile
+    from autograder import scratch as scratch_folders
 
     from autograder import importers, similarity
 
@@ -239,9 +241,9 @@ def _cmd_similarity(args: argparse.Namespace) -> int:
     output = Path(args.html) if args.html else course.feedback.parent / "similarity" / args.assignment
     csv_path = Path(args.csv) if args.csv else output / "pairs.csv"
     source = Path(args.submissions) if args.submissions else course.submitted
-    with tempfile.TemporaryDirectory(prefix="course-similarity-") as staging:
+    with scratch_folders.folder("similarity") as staging:
         try:
-            found = importers.collect_for_course(course, args.assignment, source, Path(staging), _import_request(args))
+            found = importers.collect_for_course(course, args.assignment, source, staging, _import_request(args))
         except (importers.SubmissionsError, CourseError) as error:
             raise UserError(str(error)) from error
         for problem in found.problems:
@@ -451,6 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
+    previous = _stop_on_sigterm()
     try:
         return args.handler(args)
     except UserError as error:
@@ -459,6 +462,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("course: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm():
+    """Treat SIGTERM like Ctrl-C, so temporary copies of submissions are removed on the way out.
+
+    Returns the handler it replaced, or None where handlers cannot be set (not the main thread).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _interrupt)
 
 
 if __name__ == "__main__":

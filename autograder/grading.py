@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -27,6 +26,7 @@ import nbformat
 import numpy as np
 
 from autograder import assemble, cells, execute, heldout, judge, kernel_users, record, worker
+from autograder import scratch as scratch_folders
 from autograder.course import Assignment, CourseError
 from autograder.specs import AccuracySpec, Credit, Spec, SpecError
 
@@ -304,8 +304,7 @@ def grade_submission(task: GradeTask) -> GradedSubmission:
 def _grade(task: GradeTask, settings: execute.Settings, dataset: str) -> GradedSubmission:
     assignment = worker.unpacked(task.source)
     result = SubmissionResult(task.student, task.assignment)
-    with tempfile.TemporaryDirectory(prefix=f"grade-{task.assignment}-") as scratch_name:
-        scratch = Path(scratch_name)
+    with scratch_folders.folder(f"grade-{task.assignment}") as scratch:
         os.chmod(scratch, 0o755)  # the sandboxed kernel's user must reach its folders
         workdir = scratch / "work"
         workdir.mkdir()

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import multiprocessing.util
 import os
-import tempfile
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder import execute, sandbox
+from autograder import scratch as scratch_folders
 from autograder.course import Assignment
 
 UNPACKED_ASSIGNMENTS_KEPT = 4
@@ -44,11 +46,17 @@ class AssignmentFiles:
 
 
 class _Unpacked:
-    """One unpacked assignment: a private temporary folder, removed when this object is dropped."""
+    """One unpacked assignment in a private temporary folder.
+
+    The folder is removed when this object is dropped from the cache, and at the latest when the
+    process exits: pool and Dask workers leave through multiprocessing, which runs its finalizers
+    but not a ``TemporaryDirectory``'s, so the removal is registered with multiprocessing.
+    """
 
     def __init__(self, files: AssignmentFiles) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix=f"course-source-{files.digest[:12]}-")
-        root = Path(self._folder.name)
+        root = scratch_folders.make(f"source-{files.digest[:12]}")
+        self._remove = multiprocessing.util.Finalize(self, shutil.rmtree, args=(root,),
+                                                     kwargs={"ignore_errors": True}, exitpriority=10)
         root.chmod(0o700)  # the grading process's alone: a kernel's user cannot read the solutions
         folder = root / files.name  # the folder's name is the assignment's name (it namespaces the specs)
         folder.mkdir()

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from autograder import cells
+from autograder import scratch as scratch_folders
 from autograder.student import probes
 from autograder.student.manifest import NotebookRules
 
@@ -134,7 +134,7 @@ def run_notebook(notebook: nbformat.NotebookNode, folder: Path, rules: NotebookR
     started = time.monotonic()
     deadline = started + timeout_s
     run = NotebookRun()
-    with tempfile.TemporaryDirectory(prefix="course-check-") as scratch:
+    with scratch_folders.folder("check") as scratch:
         work = Path(scratch) / folder.name
         shutil.copytree(folder, work, ignore=shutil.ignore_patterns(".*", "__pycache__"))
         environment = {**os.environ, **QUICK_BUDGET, "MPLBACKEND": "Agg"}
