@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import secrets
 import sys
+from datetime import datetime
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
 from tqdm.auto import tqdm
 
-from autograder import executors, execute, gradebook, grading, importers, lateness, resume, sandbox, submissions, worker
+from autograder import (executors, execute, gradebook, grading, importers, lateness, nbgrader_layout, resume, sandbox,
+                        submissions, worker)
 from autograder import scratch as scratch_folders
 from autograder.importers import ledger, report
 from autograder.course import Course, CourseError
@@ -61,19 +63,6 @@ def _failed_result(task: grading.GradeTask, reason: str) -> grading.SubmissionRe
         grading.NotebookResult(name, grading.NotebookStatus.INCOMPLETE, why) for name in sorted(task.notebooks)])
 
 
-def _students_in_gradebook(course: Course, assignment: str) -> set[str]:
-    """The students with a submission of ``assignment`` in the gradebook (none when there is no gradebook yet)."""
-    if course.gradebook is not None and not course.gradebook.exists():
-        return set()
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(course.gradebook_url) as book:
-        try:
-            return {submission.student.id for submission in book.find_assignment(assignment).submissions}
-        except MissingEntry:
-            return set()
-
-
 def _write_outputs(folder: Path, graded: grading.GradedSubmission) -> None:
     """Write the executed notebooks and ``results.json``; drop executed notebooks of an earlier grading."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -93,12 +82,13 @@ class _Recorder:
     course: Course
     assignment: str
     notes: dict[str, list[str]]
+    submitted_at: dict[str, datetime | None]
     fingerprints: dict[str, str]
     bar: tqdm
     results: list[grading.SubmissionResult] = field(default_factory=list)
 
     def _record(self, result: grading.SubmissionResult) -> None:
-        for cell in gradebook.record(self.course, result):
+        for cell in gradebook.record(self.course, result, self.submitted_at.get(result.student)):
             print(f"course: warning: the gradebook has no cell {cell}; run `course grade` again", file=sys.stderr)
 
     def graded(self, graded: grading.GradedSubmission) -> None:
@@ -108,6 +98,7 @@ class _Recorder:
             result.notebooks[0].notes.extend(self.notes[result.student])
         folder = _folder(self.course, self.assignment, result.student)
         resume.forget(folder)
+        nbgrader_layout.keep_history(folder)
         self._record(result)
         _write_outputs(folder, graded)
         if result.student in self.fingerprints:
@@ -242,13 +233,18 @@ def grade(course: Course, assignment: str, submissions_dir: Path | None = None, 
             settings = _settings(cell_timeout, notebook_timeout, unsafe, disk_quota_mib, dataset)
             files = worker.AssignmentFiles.read(course.assignment(assignment))
             plan = _plan(course, assignment, found, files, settings, force)
-            recorded = _students_in_gradebook(course, assignment) if plan.kept else set()
+            nbgrader_layout.make_working_folders(course)
+            if source.resolve() != course.submitted.resolve():  # nbgrader and formgrader find them there
+                for submission in plan.pending:
+                    nbgrader_layout.mirror_submission(course, assignment, submission)
+            recorded = gradebook.students_with_submission(course, assignment) if plan.kept else set()
             if plan.pending or any(result.student not in recorded for result in plan.kept):
                 gradebook.register_assignment(course, assignment)
             if plan.pending and executors.is_local(scheduler):
                 worker.prepare(dataset)  # the dataset cache, once, before the local workers start
             with tqdm(total=len(found), desc="grading", unit="student", disable=not progress) as bar:
-                recorder = _Recorder(course, assignment, {s.student: s.notes for s in found}, plan.fingerprints, bar)
+                recorder = _Recorder(course, assignment, {s.student: s.notes for s in found},
+                                     {s.student: s.submitted_at for s in found}, plan.fingerprints, bar)
                 for result in plan.kept:
                     recorder.kept_as_graded(result, result.student in recorded)
                 executor.run((_task(files, submission, settings) for submission in plan.pending),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 import warnings
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from autograder import grading
 from autograder.course import Course, CourseError
@@ -31,8 +32,11 @@ def register_assignment(course: Course, assignment: str) -> None:
                           f"{result.stdout}{result.stderr}")
 
 
-def record(course: Course, result: grading.SubmissionResult) -> list[str]:
+def record(course: Course, result: grading.SubmissionResult, submitted_at: datetime | None = None) -> list[str]:
     """Write one student's automatic scores into the gradebook; manual scores already given are kept.
+
+    ``submitted_at`` becomes the submission's timestamp, the one formgrader matches with the
+    ``timestamp.txt`` of the student's submitted folder.
 
     Returns:
         The graded cells the gradebook does not know (the source changed since it was registered).
@@ -45,9 +49,11 @@ def record(course: Course, result: grading.SubmissionResult) -> list[str]:
         unknown = []
         gradebook.update_or_create_student(result.student)
         try:
-            gradebook.find_submission(result.assignment, result.student)
+            submission = gradebook.find_submission(result.assignment, result.student)
         except MissingEntry:
-            gradebook.add_submission(result.assignment, result.student)
+            submission = gradebook.add_submission(result.assignment, result.student)
+        submission.timestamp = (submitted_at.astimezone(timezone.utc).replace(tzinfo=None)
+                                if submitted_at is not None else None)
         for notebook in result.notebooks:
             for cell in notebook.cells:
                 try:
@@ -97,6 +103,19 @@ def persons_grades(course: Course, assignment: str) -> dict[tuple[str, str, str]
                     if comment:
                         found_grades[(submission.student.id, notebook.name, name)] = PersonsGrade(None, comment)
     return found_grades
+
+
+def students_with_submission(course: Course, assignment: str) -> set[str]:
+    """The students with a submission of ``assignment`` in the gradebook (none when there is no gradebook yet)."""
+    if course.gradebook is not None and not course.gradebook.exists():
+        return set()
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.gradebook_url) as book:
+        try:
+            return {submission.student.id for submission in book.find_assignment(assignment).submissions}
+        except MissingEntry:
+            return set()
 
 
 def manual_scores(course: Course, assignment: str) -> dict[tuple[str, str, str], float]:

@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder.course import Course
+from autograder.resume import RESULTS_FILE
 from autograder.submissions import Submission
 
 TIMESTAMP_FILE = "timestamp.txt"
 HISTORY_FOLDER = "history"
-RESULTS_FILE = "results.json"
 
 
 def nbgrader_timestamp(moment: datetime) -> str:

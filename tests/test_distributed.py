@@ -85,9 +85,9 @@ def recorded(monkeypatch) -> list[str]:
     students: list[str] = []
     real = batch.gradebook.record
 
-    def record(course, result):
+    def record(course, result, *rest):
         students.append(result.student)
-        return real(course, result)
+        return real(course, result, *rest)
 
     monkeypatch.setattr(batch.gradebook, "record", record)
     return students

@@ -216,3 +216,20 @@ def test_student_check_passes_a_correct_notebook_and_fails_a_stub(graded, tmp_pa
     assert "pass  toy_row_sums_visible" in capsys.readouterr().out
     assert student_check.check(root / "assignments" / "toy" / "01_toy.ipynb") == 1
     assert "FAIL  toy_row_sums_visible: NotImplementedError" in capsys.readouterr().out
+
+
+def test_nbgrader_and_formgrader_see_the_class_that_course_grade_recorded(graded):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    course, results = graded
+    config = Config()
+    config.CourseDirectory.root = str(course.root)
+    config.CourseDirectory.submitted_directory = str(course.submitted)
+    config.CourseDirectory.autograded_directory = str(course.autograded)
+    config.CourseDirectory.db_url = course.gradebook_url
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    listed = {submission["student"] for submission in api.get_submissions("toy") if submission["autograded"]}
+    assert listed == set(results)
+    assert (course.submitted / "correct" / "toy" / "01_toy.ipynb").is_file()

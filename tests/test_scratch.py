@@ -32,3 +32,13 @@ def test_the_folders_of_a_killed_process_are_swept_and_live_ones_kept(tmp_path):
         child.wait()
     assert scratch.sweep(tmp_path) == [live]
     assert not live.exists() and mine.exists() and other.exists()
+
+
+def test_a_regrade_keeps_the_earlier_results_as_history(tmp_path):
+    from autograder import nbgrader_layout
+
+    assert nbgrader_layout.keep_history(tmp_path) is None
+    (tmp_path / "results.json").write_text('{"first": true}')
+    kept = nbgrader_layout.keep_history(tmp_path)
+    assert kept is not None and kept.parent.name == "history" and kept.read_text() == '{"first": true}'
+    assert not (tmp_path / "results.json").exists()
