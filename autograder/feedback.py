@@ -111,6 +111,7 @@ def _score_note(score: grading.CellScore, person: gradebook.PersonsGrade | None)
     else:
         lines.append(f"**Graded cell `{_text(score.grade_id)}`: {score.score or 0:g} / {score.points:g} points**")
         lines += [f"- {_text(reason)}" for reason in (score.failures or ([score.message] if score.message else []))]
+        lines += [f"- note: {_text(note)}" for note in score.notes]
     if person is not None and person.comment:
         lines.append(f"- comment: {_text(person.comment)}")
     return "\n".join(f"> {line}" if line else ">" for line in lines)

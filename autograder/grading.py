@@ -25,7 +25,7 @@ import nbformat
 
 import numpy as np
 
-from autograder import assemble, cells, execute, heldout, judge, kernel_users, record, worker
+from autograder import assemble, cells, execute, heldout, judge, kernel_users, record, stand_ins, worker
 from autograder import scratch as scratch_folders
 from autograder.course import Assignment, CourseError
 from autograder.specs import AccuracySpec, Credit, Spec, SpecError
@@ -53,6 +53,7 @@ class CellScore:
     manual: bool = False
     message: str = ""  # the first reason points were lost
     failures: list[str] = field(default_factory=list)  # every reason: each failing case, each problem
+    notes: list[str] = field(default_factory=list)  # how it was graded, when the student should know (no cost)
 
 
 @dataclass
@@ -143,16 +144,16 @@ def _verdict(judging: Judging, spec, collected: record.CheckRecord) -> judge.Ver
     return judge.verdict(collected, spec, judging.assignment.reference(spec.name), judging.salt)
 
 
-def _whole_failure(message: str) -> tuple[float, list[str]]:
-    return 0.0, [message]
+def _whole_failure(message: str) -> tuple[float, list[str], list[str]]:
+    return 0.0, [message], []
 
 
-def _judge_cell(judging: Judging, grade_id: str, records: list[Path]) -> tuple[float, list[str]]:
+def _judge_cell(judging: Judging, grade_id: str, records: list[Path]) -> tuple[float, list[str], list[str]]:
     """Judge the records a graded cell produced.
 
     Returns:
         The share of the cell's points earned (the mean over its checks, each under its spec's
-        credit rule) and every reason for what was not earned.
+        credit rule), every reason for what was not earned, and notes on how it was graded.
     """
     expected = judging.assignment.specs.for_cell(grade_id)
     received: dict[str, list[record.CheckRecord]] = {}
@@ -162,12 +163,14 @@ def _judge_cell(judging: Judging, grade_id: str, records: list[Path]) -> tuple[f
         except record.RecordError as error:
             return _whole_failure(f"a check record could not be read ({error})")
         received.setdefault(found.name, []).append(found)
-    shares, reasons = [], []
+    shares, reasons, notes = [], [], []
     for spec in expected:
         if not received.get(spec.name):
             return _whole_failure(f"the check of {spec.name} recorded nothing: the check was skipped or "
                                   f"replaced inside the notebook")
         credit = spec.credit if isinstance(spec, Spec) else Credit.ALL_OR_NOTHING
+        if isinstance(spec, Spec) and spec.stand_ins:
+            notes.append(stand_ins.description(spec))
         for collected in received[spec.name]:  # a check run twice must pass both times
             try:
                 found_verdict = _verdict(judging, spec, collected)
@@ -177,7 +180,8 @@ def _judge_cell(judging: Judging, grade_id: str, records: list[Path]) -> tuple[f
                 return _whole_failure(f"{spec.name}: the output could not be compared ({type(error).__name__}: {error})")
             shares.append(found_verdict.fraction(credit))
             reasons += found_verdict.messages
-    return (sum(shares) / len(shares) if shares else 1.0), reasons
+            notes += [note for note in collected.notes[:stand_ins.MAX_NOTES] if note not in notes]
+    return (sum(shares) / len(shares) if shares else 1.0), reasons, notes
 
 
 _UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
@@ -219,11 +223,32 @@ def _score_cell(judging: Judging, cell: nbformat.NotebookNode, cell_run: execute
         score.message = explain(cell_run.index, cell_run.error)
         score.failures = [score.message]
         return score
-    share, reasons = _judge_cell(judging, score.grade_id, cell_run.records)
+    share, reasons, score.notes = _judge_cell(judging, score.grade_id, cell_run.records)
     score.score = round(score.points * share, 2)
     score.failures = reasons
     score.message = reasons[0] if reasons else ""
     return score
+
+
+def _not_charged_twice(judging: Judging, scores: list[CellScore]) -> None:
+    """Give back a missed accuracy target whose model is built from a function that lost its own points.
+
+    Applies to accuracy specs with ``built_from``: with the reference functions the given pipeline
+    would reach its target, so the mistake is charged once, in the function's own cell.
+    """
+    by_id = {score.grade_id: score for score in scores}
+    for spec in judging.assignment.specs.accuracy_specs():
+        target = by_id.get(spec.cell)
+        if target is None or not spec.built_from or target.score is None or target.score >= target.points:
+            continue
+        lost = [name for name in spec.built_from if name in judging.assignment.specs
+                and (own := by_id.get(judging.assignment.specs[name].cell)) is not None
+                and (own.score or 0.0) < own.points]
+        if lost:
+            target.notes.append(f"not charged again ({'; '.join(target.failures) or target.message}): this model "
+                                f"is built from {', '.join(lost)}, which already lost points in "
+                                f"{'its' if len(lost) == 1 else 'their'} own cell")
+            target.score, target.failures, target.message = target.points, [], ""
 
 
 def _unscored(graded_cells: list, status: NotebookStatus, name: str, reason: str) -> NotebookResult:
@@ -257,6 +282,7 @@ def _grade_notebook(task: GradeTask, judging: Judging, name: str, workdir: Path,
         index = positions.get(cells.grade_id(cell))
         result.cells.append(_score_cell(judging, cell, run.cells.get(index) if index is not None else None,
                                         run.stopped, explain))
+    _not_charged_twice(judging, result.cells)
     nbformat.write(assembled.notebook, scratch / GRADED_FOLDER / name)
     return result
 
@@ -273,6 +299,17 @@ def _stage_specs(assignment: Assignment, scratch: Path) -> Path:
     for path in assignment.spec_files():
         shutil.copy(path, folder / path.name)
         (folder / path.name).chmod(0o644)
+    return folder
+
+
+def _stage_stand_ins(assignment: Assignment, salt: int, scratch: Path) -> Path:
+    """Write, for the kernel, the reference's helper calls of every spec with stand-ins (values, no code)."""
+    folder = _readable_folder(scratch / "stand-ins")
+    for spec in assignment.specs.specs.values():
+        if isinstance(spec, Spec) and spec.stand_ins:
+            path = folder / f"{spec.name}{stand_ins.FILE_SUFFIX}"
+            path.write_bytes(stand_ins.dumps(stand_ins.record_calls(spec, assignment.reference(spec.name), salt)))
+            path.chmod(0o644)
     return folder
 
 
@@ -314,10 +351,12 @@ def _grade(task: GradeTask, settings: execute.Settings, dataset: str) -> GradedS
         (scratch / GRADED_FOLDER).mkdir(mode=0o700)  # the executed notebooks, hidden tests included
         spec_dir = _stage_specs(assignment, scratch)
         heldout_dir, labels = _stage_heldout(assignment, dataset, task.heldout_seed, scratch)
+        stand_in_dir = _stage_stand_ins(assignment, task.salt, scratch)
         judging = Judging(assignment, task.salt, dataset, labels)
-        settings = replace(settings, readonly=(*settings.readonly, spec_dir, heldout_dir),
+        settings = replace(settings, readonly=(*settings.readonly, spec_dir, heldout_dir, stand_in_dir),
                            kernel_env={**settings.kernel_env, record.SALT_ENV: str(task.salt),
-                                       record.SPECS_ENV: str(spec_dir), record.HELDOUT_ENV: str(heldout_dir)})
+                                       record.SPECS_ENV: str(spec_dir), record.HELDOUT_ENV: str(heldout_dir),
+                                       record.STAND_INS_ENV: str(stand_in_dir)})
         for name in sorted(task.notebooks):
             started = time.monotonic()
             notebook = _grade_notebook(task, judging, name, workdir, scratch, settings)

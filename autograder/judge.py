@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from autograder import checks, record, specs
+from autograder import checks, record, specs, stand_ins
 
 
 @dataclass
@@ -145,10 +145,15 @@ def check_locally(assignment: Any, name: str, student_fn: Callable, salt: int = 
     Raises:
         AssertionError: the implementation fails the check.
     """
-    spec = assignment.spec(name)
-    collected = checks.collect(spec, student_fn, salt)
+    try:
+        spec = assignment.spec(name)
+    except specs.SpecError as error:
+        raise AssertionError(str(error)) from None
+    reference_fn = assignment.reference(name)
+    replayed = stand_ins.record_calls(spec, reference_fn, salt) if spec.stand_ins else None
+    collected = checks.collect(spec, student_fn, salt, replayed)
     # Through the codec, as in grading: what cannot travel out of a kernel fails here too.
-    judge(record.loads(record.dumps(collected)), spec, assignment.reference(name), salt)
+    judge(record.loads(record.dumps(collected)), spec, reference_fn, salt)
 
 
 def _as_numeric(value: Any, where: str) -> np.ndarray:

@@ -25,6 +25,7 @@ DIR_ENV = "COURSE_VERDICT_DIR"
 SALT_ENV = "COURSE_CHECK_SALT"
 SPECS_ENV = "COURSE_SPECS_DIR"
 HELDOUT_ENV = "COURSE_HELDOUT_DIR"
+STAND_INS_ENV = "COURSE_STAND_INS_DIR"
 HELDOUT_LABEL = "held-out images"
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 _STRUCTURE = "structure"
@@ -53,11 +54,16 @@ class CaseResult:
 
 @dataclass
 class CheckRecord:
-    """Everything the kernel half of a check gathered about one student function."""
+    """Everything the kernel half of a check gathered about one student function.
+
+    ``notes`` says how it was run (e.g. where a stand-in helper fell back to the student's own); they
+    explain, they never cost points.
+    """
 
     name: str
     problems: list[str] = field(default_factory=list)
     results: list[CaseResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def channel(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -129,7 +135,7 @@ def dumps(record: CheckRecord) -> bytes:
             except RecordError as error:
                 entry["error"] = f"{record.name}, case '{result.label}': it returned {error}."
         results.append(entry)
-    structure = {"name": record.name, "problems": record.problems, "results": results}
+    structure = {"name": record.name, "problems": record.problems, "results": results, "notes": record.notes}
     buffer = io.BytesIO()
     np.savez(buffer, **{_STRUCTURE: np.frombuffer(json.dumps(structure).encode(), dtype=np.uint8)}, **arrays)
     return buffer.getvalue()
@@ -146,7 +152,8 @@ def loads(data: bytes) -> CheckRecord:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as error:
         raise RecordError(f"not a readable record ({error})") from error
     try:
-        record = CheckRecord(str(structure["name"]), [str(problem) for problem in structure["problems"]])
+        record = CheckRecord(str(structure["name"]), [str(problem) for problem in structure["problems"]],
+                             notes=[str(note) for note in structure.get("notes", [])])
         for entry in structure["results"]:
             output = None if entry["output"] is None else decode_value(entry["output"], arrays)
             record.results.append(CaseResult(str(entry["label"]), output,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import cells, specs
+from autograder import cells, specs, stand_ins
 from autograder.course import Assignment, Course, CourseError
 
 # A hidden test's import line names check_against_reference too; check_accuracy is visible on purpose.
@@ -95,6 +95,7 @@ def validate(assignment: Assignment) -> list[str]:
                 if kind is specs.Spec and name not in references:
                     problems.append(_problem(notebook, identity, f"no answer cell of {assignment.name} defines "
                                                                  f"{name!r}, so there is no reference to check against"))
+    problems += _stand_in_problems(assignment, book, references)
     for name in (book.names() if book is not None else []):
         if name not in used:
             call = (f"check_accuracy({name!r}, predict, images, labels, threshold)"
@@ -102,6 +103,25 @@ def validate(assignment: Assignment) -> list[str]:
             problems.append(_problem(book.files[name].name, book[name].cell,
                                      f"the spec of {name!r} is never used: add `{call}` to cell "
                                      f"{book[name].cell!r}, or remove the spec"))
+    return problems
+
+
+def _stand_in_problems(assignment: Assignment, book: specs.SpecBook | None, references: dict[str, Path]) -> list[str]:
+    """Stand-ins the reference cannot replay, and built-from names that are not graded functions."""
+    problems = []
+    for name in (book.names() if book is not None else []):
+        spec = book[name]
+        where = (book.files[name].name, spec.cell)
+        if isinstance(spec, specs.AccuracySpec):
+            problems += [_problem(*where, f"built_from names {part!r}, which is not a graded function of "
+                                          f"{assignment.name}; use the names of its specs") for part in spec.built_from
+                         if not isinstance(book.specs.get(part), specs.Spec)]
+        elif spec.stand_ins and name in references:
+            try:
+                stand_ins.dumps(stand_ins.record_calls(spec, assignment.reference(name), salt=0))
+            except specs.SpecError as error:
+                problems.append(_problem(*where, f"{error} Name functions the reference calls, with plain data in "
+                                                 f"and out."))
     return problems
 
 

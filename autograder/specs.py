@@ -72,6 +72,11 @@ class Spec:
         credit: how the cell's points are earned: shared among the cases (the default), or only
             when every case passes. A problem that concerns the whole function (a Python loop
             under the vectorisation rule, a tampered check) earns nothing either way.
+        stand_ins: graded helpers this function calls, replaced at grading by the reference's
+            behaviour (:mod:`autograder.stand_ins`) so that a mistake in a helper costs its points
+            once, in its own cell: names of the function's globals (``"image_gradients"``) or
+            attributes of a module held there (``"layers.affine_forward"``). Their loops do not
+            count against this function under the vectorisation rule either.
     """
 
     name: str
@@ -86,10 +91,12 @@ class Spec:
     judge: Callable[[Any, Any, Case], None] | None = None
     cell: str = ""
     credit: Credit = Credit.PER_CASE
+    stand_ins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.cell:
             object.__setattr__(self, "cell", f"{self.name}{TEST_CELL_SUFFIX}")
+        object.__setattr__(self, "stand_ins", tuple(self.stand_ins))
 
     def rng(self, salt: int = 0) -> np.random.Generator:
         """A generator seeded from the spec's name and ``salt``: the same inputs for the same pair.
@@ -114,16 +121,22 @@ class AccuracySpec:
             for the quick training budget that grading uses; chosen over several seeds with a margin.
         images: how many held-out images the grader makes.
         cell: the grade id of the graded cell that calls ``check_accuracy`` (default ``<name>_accuracy``).
+        built_from: graded functions of the same notebook that the model is built from, for a
+            target whose pipeline is otherwise given code (features from the student's functions,
+            a classifier the notebook provides). When one of them lost points in its own cell, a
+            missed target is not charged again: one mistake costs its points once.
     """
 
     name: str
     thresholds: Mapping[str, float] = field(default_factory=dict)
     images: int = 1000
     cell: str = ""
+    built_from: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.cell:
             object.__setattr__(self, "cell", f"{self.name}_accuracy")
+        object.__setattr__(self, "built_from", tuple(self.built_from))
         if not self.thresholds:
             raise SpecError(f"The accuracy spec {self.name!r} needs thresholds={{dataset: minimum accuracy}}.")
 

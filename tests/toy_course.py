@@ -92,3 +92,37 @@ def add_accuracy_assignment(course: Course) -> str:
         folder / "01_colour.ipynb")
     (folder / "01_colour.specs.py").write_text(COLOUR_SPECS, encoding="utf-8")
     return "toy_accuracy"
+
+
+# --- a third toy assignment: a composite graded with the reference helper in place of the student's --
+SCALE_ANSWER = ("import numpy as np\n\ndef toy_scale(x, factor):\n    \"\"\"(N, D) float -> (N, D) float: x times factor.\"\"\"\n"
+                "    ### BEGIN SOLUTION\n    return np.asarray(x, dtype=float) * factor\n    ### END SOLUTION")
+SCALED_SUMS_ANSWER = ("def toy_scaled_sums(x):\n    \"\"\"(N, D) float -> (N,) float: the row sums of toy_scale(x, 2.0).\"\"\"\n"
+                      "    ### BEGIN SOLUTION\n    return toy_scale(x, 2.0).sum(axis=1)\n    ### END SOLUTION")
+COMPOSITE_SPECS = ('import numpy as np\n\nfrom autograder.specs import Case, Spec\n\n\n'
+                   'def _cases(rng):\n    yield Case("typical", (rng.normal(size=(4, 3)),))\n'
+                   '    yield Case("one row", (rng.normal(size=(1, 5)),))\n\n\n'
+                   'SPECS = [Spec("toy_scale", cases=lambda rng: [Case("typical", (rng.normal(size=(3, 2)), 1.5))],\n'
+                   '              vectorised=True),\n'
+                   '         Spec("toy_scaled_sums", cases=_cases, vectorised=True, stand_ins=("toy_scale",))]\n')
+
+
+def _graded_check(name: str) -> str:
+    return (f"### BEGIN HIDDEN TESTS\nfrom autograder.checks import check_against_reference\n"
+            f"check_against_reference('{name}', {name})\n### END HIDDEN TESTS")
+
+
+def add_composite_assignment(course: Course) -> str:
+    """Add ``toy_composite``: ``toy_scale`` (1 point) and ``toy_scaled_sums`` built on it (2 points)."""
+    folder = course.source / "toy_composite"
+    folder.mkdir(parents=True)
+    nbformat.write(new_notebook(cells=[
+        new_code_cell(SCALE_ANSWER, metadata=_marks("toy_scale", solution=True)),
+        new_code_cell(_graded_check("toy_scale"), metadata=_marks("toy_scale_tests", grade=True, locked=True, points=1)),
+        new_code_cell(SCALED_SUMS_ANSWER, metadata=_marks("toy_scaled_sums", solution=True)),
+        new_code_cell(_graded_check("toy_scaled_sums"),
+                      metadata=_marks("toy_scaled_sums_tests", grade=True, locked=True, points=2)),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
+        folder / "01_composite.ipynb")
+    (folder / "01_composite.specs.py").write_text(COMPOSITE_SPECS, encoding="utf-8")
+    return "toy_composite"

@@ -173,8 +173,10 @@ def _run_convnet(fn, case):
     return float(loss), grads
 
 
+# Graded on the reference 04 layers in place of the student's: a mistake there costs its points in 04 only.
 SPECS.append(Spec("three_layer_convnet_loss", cases=_convnet_cases, run=_run_convnet, outputs=("loss", "grads"),
-              rtol=1e-6, atol=1e-9))
+                  rtol=1e-6, atol=1e-9, stand_ins=("layers.affine_forward", "layers.relu_forward", "layers.softmax_loss",
+                                                   "layers.affine_backward", "layers.relu_backward")))
 
 # --- the accuracy target ------------------------------------------------------------------------
 # Judged by the grader on 1,000 held-out images it generates; the thresholds are for the quick budget
