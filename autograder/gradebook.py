@@ -6,6 +6,8 @@ are then written per student; scores a person already gave to written answers ar
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -15,14 +17,24 @@ from autograder import grading
 from autograder.course import Course, CourseError
 
 
+REGISTERED_FILE = ".course-registered.json"  # beside the gradebook: what was registered in which gradebook file
+
+
 def register_assignment(course: Course, assignment: str) -> None:
     """Register ``assignment`` (notebooks, graded cells, source) in the course's gradebook.
+
+    Registering runs nbgrader (seconds), so it is skipped when this gradebook file already holds
+    the assignment from the same source notebooks.
 
     Raises:
         CourseError: nbgrader could not do it; the message carries its output.
     """
     if course.gradebook is not None:
         course.gradebook.parent.mkdir(parents=True, exist_ok=True)
+    registered = _registered(course)
+    fingerprint = _fingerprint(course, assignment)
+    if fingerprint is not None and registered.get(assignment) == fingerprint:
+        return
     with tempfile.TemporaryDirectory(prefix="course-gradebook-") as scratch:
         result = course.nbgrader("generate_assignment", assignment, "--force",
                                  f"--CourseDirectory.release_directory={scratch}", "--log-level=ERROR",
@@ -30,6 +42,30 @@ def register_assignment(course: Course, assignment: str) -> None:
     if result.returncode != 0:
         raise CourseError(f"nbgrader could not register {assignment} in the gradebook {course.gradebook_url}:\n"
                           f"{result.stdout}{result.stderr}")
+    fingerprint = _fingerprint(course, assignment)
+    if fingerprint is not None:
+        (course.gradebook.parent / REGISTERED_FILE).write_text(json.dumps({**registered, assignment: fingerprint}))
+
+
+def _fingerprint(course: Course, assignment: str) -> str | None:
+    """The source notebooks' digest and the gradebook file's identity; None when there is no such file."""
+    if course.gradebook is None or not course.gradebook.is_file():
+        return None
+    info = course.gradebook.stat()
+    digest = hashlib.sha256(f"{info.st_dev}:{info.st_ino}".encode())
+    for notebook in course.assignment(assignment).notebooks():
+        digest.update(notebook.name.encode() + b"\0" + notebook.read_bytes())
+    return digest.hexdigest()
+
+
+def _registered(course: Course) -> dict[str, str]:
+    if course.gradebook is None:
+        return {}
+    try:
+        found = json.loads((course.gradebook.parent / REGISTERED_FILE).read_text())
+    except (OSError, ValueError):  # never registered here, or a damaged file: register again
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def record(course: Course, result: grading.SubmissionResult, submitted_at: datetime | None = None) -> list[str]:

@@ -12,6 +12,7 @@ gradebook and the ``autograded`` folder.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from autograder.course import Assignment, CourseError
 from autograder.specs import AccuracySpec, Credit, Spec, SpecError
 
 
+MAX_NOTE_CHARS = 500  # a note comes from the kernel: shown, but never at any length
 GRADED_FOLDER = "graded"  # in a task's scratch folder: the executed notebooks, before they travel back
 
 
@@ -180,7 +182,7 @@ def _judge_cell(judging: Judging, grade_id: str, records: list[Path]) -> tuple[f
                 return _whole_failure(f"{spec.name}: the output could not be compared ({type(error).__name__}: {error})")
             shares.append(found_verdict.fraction(credit))
             reasons += found_verdict.messages
-            notes += [note for note in collected.notes[:stand_ins.MAX_NOTES] if note not in notes]
+            notes += [note[:MAX_NOTE_CHARS] for note in collected.notes[:stand_ins.MAX_NOTES] if note not in notes]
     return (sum(shares) / len(shares) if shares else 1.0), reasons, notes
 
 
@@ -302,14 +304,28 @@ def _stage_specs(assignment: Assignment, scratch: Path) -> Path:
     return folder
 
 
+@functools.lru_cache(maxsize=4)
+def _recorded_stand_ins(assignment: Assignment, salt: int) -> dict[str, bytes]:
+    """The reference's helper calls of every spec with stand-ins, encoded; once per process and run (salt)."""
+    return {spec.name: stand_ins.dumps(stand_ins.record_calls(spec, assignment.reference(spec.name), salt))
+            for spec in assignment.specs.specs.values() if isinstance(spec, Spec) and spec.stand_ins}
+
+
+@functools.lru_cache(maxsize=8)
+def _heldout_set(dataset: str, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out images and labels, made once per process and run (seed); read-only."""
+    images, labels = heldout.make(dataset, count, seed)
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels
+
+
 def _stage_stand_ins(assignment: Assignment, salt: int, scratch: Path) -> Path:
     """Write, for the kernel, the reference's helper calls of every spec with stand-ins (values, no code)."""
     folder = _readable_folder(scratch / "stand-ins")
-    for spec in assignment.specs.specs.values():
-        if isinstance(spec, Spec) and spec.stand_ins:
-            path = folder / f"{spec.name}{stand_ins.FILE_SUFFIX}"
-            path.write_bytes(stand_ins.dumps(stand_ins.record_calls(spec, assignment.reference(spec.name), salt)))
-            path.chmod(0o644)
+    for name, encoded in _recorded_stand_ins(assignment, salt).items():
+        path = folder / f"{name}{stand_ins.FILE_SUFFIX}"
+        path.write_bytes(encoded)
+        path.chmod(0o644)
     return folder
 
 
@@ -318,7 +334,7 @@ def _stage_heldout(assignment: Assignment, dataset: str, seed: int, scratch: Pat
     folder = _readable_folder(scratch / "heldout")
     labels = {}
     for number, spec in enumerate(assignment.specs.accuracy_specs()):
-        images, labels[spec.name] = heldout.make(dataset, spec.images, seed + number)
+        images, labels[spec.name] = _heldout_set(dataset, spec.images, seed + number)
         np.save(folder / f"{spec.name}.npy", images, allow_pickle=False)
         (folder / f"{spec.name}.npy").chmod(0o644)
     return folder, labels
