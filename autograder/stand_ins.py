@@ -10,8 +10,9 @@ reference composite on every case of the spec and records each call of those hel
 arguments, bound to parameter names, and what it returned (:func:`record_calls`). In the kernel,
 while the student's composite runs on a case, each helper is replaced by a replayer
 (:func:`replaying`): called with arguments equal (to rounding) to a recorded call of that case, it
-returns a copy of what the reference returned; called with anything else, it runs the student's own
-helper and notes it. So a correct composite earns its points whatever its helpers do, and a wrong
+returns a copy of what the reference returned, and changes the arguments the reference's helper
+changed in place (running averages) the same way; called with anything else, it runs the student's
+own helper and notes it. So a correct composite earns its points whatever its helpers do, and a wrong
 one still fails.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ import inspect
 import io
 import json
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
@@ -30,6 +31,7 @@ import numpy as np
 from autograder import record, specs
 
 FILE_SUFFIX = ".stand-ins.npz"
+_MUTABLE = (dict, list, np.ndarray)  # arguments a helper may change in place
 MAX_NOTES = 5
 _STRUCTURE = "structure"
 # Arguments that differ by rounding only (a grey image computed another way) still match.
@@ -38,11 +40,19 @@ _RTOL, _ATOL = 1e-6, 1e-8
 
 @dataclass(frozen=True)
 class Call:
-    """One call of a stood-in helper made by the reference: arguments by parameter name, and its result."""
+    """One call of a stood-in helper made by the reference.
+
+    Attributes:
+        helper: the stand-in's path (``"layers.batchnorm_forward"``).
+        arguments: the arguments by parameter name, as they were before the call.
+        result: what it returned.
+        changed: the arguments it changed in place (a running-average dict, an array), as they were after.
+    """
 
     helper: str
     arguments: dict[str, Any]
     result: Any
+    changed: dict[str, Any] = field(default_factory=dict)
 
 
 CallsByCase = dict[str, list[Call]]  # case label -> the helper calls the reference made on it, in order
@@ -128,9 +138,12 @@ def record_calls(spec: specs.Spec, reference_fn: Callable, salt: int) -> CallsBy
 
         def recorder(path: str, original: Callable) -> Callable:
             def record_call(*args: Any, **kwargs: Any) -> Any:
-                arguments = copy.deepcopy(_bind(original, args, kwargs))
+                bound = _bind(original, args, kwargs)
+                before = copy.deepcopy(bound)
                 result = original(*args, **kwargs)
-                made.append(Call(path, arguments, copy.deepcopy(result)))
+                changed = {key: copy.deepcopy(value) for key, value in bound.items()
+                           if isinstance(value, _MUTABLE) and not _same(value, before[key])}
+                made.append(Call(path, before, copy.deepcopy(result), changed))
                 return result
             return record_call
 
@@ -149,7 +162,8 @@ def dumps(calls: CallsByCase) -> bytes:
     arrays: dict[str, np.ndarray] = {}
     try:
         structure = {label: [{"helper": call.helper, "arguments": record.encode_value(call.arguments, arrays),
-                              "result": record.encode_value(call.result, arrays)} for call in made]
+                              "result": record.encode_value(call.result, arrays),
+                              "changed": record.encode_value(call.changed, arrays)} for call in made]
                      for label, made in calls.items()}
     except record.RecordError as error:
         raise specs.SpecError(f"a stand-in call cannot be recorded: it takes or returns {error}.") from None
@@ -165,7 +179,8 @@ def loads(data: bytes) -> CallsByCase:
             arrays = {key: archive[key] for key in archive.files}
         structure = json.loads(bytes(arrays.pop(_STRUCTURE)).decode())
         return {str(label): [Call(str(entry["helper"]), record.decode_value(entry["arguments"], arrays),
-                                  record.decode_value(entry["result"], arrays)) for entry in made]
+                                  record.decode_value(entry["result"], arrays),
+                                  record.decode_value(entry["changed"], arrays)) for entry in made]
                 for label, made in structure.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise record.RecordError(f"not readable recorded calls ({error})") from error
@@ -200,6 +215,17 @@ def _same(got: Any, recorded: Any) -> bool:
     return False
 
 
+def _change_in_place(target: Any, after: Any) -> None:
+    """Make the student's argument what the reference's helper left it (a dict, list or array, in place)."""
+    if isinstance(target, dict) and isinstance(after, dict):
+        target.clear()
+        target.update(after)
+    elif isinstance(target, list) and isinstance(after, list):
+        target[:] = after
+    elif isinstance(target, np.ndarray) and np.shape(after) == target.shape and target.flags.writeable:
+        np.copyto(target, after, casting="unsafe")
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
@@ -226,9 +252,12 @@ def replaying(spec: specs.Spec, student_fn: Callable, calls: list[Call], notes: 
 
     def replayer(path: str, original: Callable) -> Callable:
         def replay(*args: Any, **kwargs: Any) -> Any:
-            found = _matching(calls, path, _bind(original, args, kwargs), cursor[0])
+            bound = _bind(original, args, kwargs)
+            found = _matching(calls, path, bound, cursor[0])
             if found is not None:
                 cursor[0] = found + 1
+                for key, after in calls[found].changed.items():
+                    _change_in_place(bound[key], copy.deepcopy(after))
                 return copy.deepcopy(calls[found].result)
             note = (f"{spec.name} called {path} with arguments the reference never passes it, so your own "
                     f"{path} ran there")

@@ -92,6 +92,20 @@ def test_a_convnet_is_graded_on_the_reference_layers_of_04():
         "the student's own helper is put back after the check"
 
 
+def test_a_deep_net_is_graded_on_the_reference_06_layers_and_their_running_averages():
+    A3 = COURSE.assignment("a3")
+    deeper = load_notebook(A3.source_dir / "07_deeper_networks.ipynb", base_dir=A3.source_dir)
+    correct = deeper.layers.batchnorm_forward
+
+    def stale_running_averages(x, gamma, beta, state, mode="train"):
+        return correct(x, gamma, beta, dict(state), mode)  # forgets to update the running averages in state
+
+    deeper.layers.batchnorm_forward = stale_running_averages
+    assert _without_stand_ins(A3, "deep_net_loss", deeper.deep_net_loss).passed < \
+        len(list(A3.spec("deep_net_loss").cases(A3.spec("deep_net_loss").rng(0))))
+    check_locally(A3, "deep_net_loss", deeper.deep_net_loss)
+
+
 def test_recorded_calls_travel_as_plain_data_and_garbage_is_refused():
     spec = A1.spec("hog_features")
     calls = stand_ins.record_calls(spec, A1.reference("hog_features"), 7)

@@ -65,8 +65,11 @@ def _run_net(fn, case):
     return loss, grads, running
 
 
+# Graded on the reference 06 layers in place of the student's: a mistake there costs its points in 06 only.
 SPECS.append(Spec("deep_net_loss", cases=_net_cases, run=_run_net, rtol=1e-6, atol=1e-9,
-                  outputs=("loss (or scores without labels)", "grads", "running averages left in params")))
+                  outputs=("loss (or scores without labels)", "grads", "running averages left in params"),
+                  stand_ins=("layers.batchnorm_forward", "layers.batchnorm_backward_simple", "layers.layernorm_forward",
+                             "layers.layernorm_backward", "layers.dropout_forward", "layers.dropout_backward")))
 
 # --- the solver ------------------------------------------------------------------------------
 # The solver is judged on a model defined here (a softmax classifier), so that only the solver's
@@ -203,7 +206,7 @@ def _width_cases(rng):
 
 
 SPECS.append(Spec("count_params", cases=_count_cases, exact=True, outputs=("number of parameters",)))
-SPECS.append(Spec("width_for_budget", cases=_width_cases, exact=True, outputs=("width",)))
+SPECS.append(Spec("width_for_budget", cases=_width_cases, exact=True, outputs=("width",), stand_ins=("count_params",)))
 
 # --- the accuracy target ------------------------------------------------------------------------
 # Judged by the grader on 1,000 held-out images it generates; thresholds for the quick budget.
