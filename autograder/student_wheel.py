@@ -5,8 +5,9 @@ The wheel ``course_cv_student-<version>-py3-none-any.whl`` holds
 * ``course_utils`` (the student library, whole),
 * ``autograder.student`` (``course check`` and ``course submit``) and the modules it and the
   notebooks import: :mod:`autograder.cells` (the vocabulary of cell marks) and the check API the
-  notebooks call, :mod:`autograder.checks` with :mod:`autograder.record` and :mod:`autograder.specs`
-  (code only: no course's specs, and nothing that loads a reference or judges a record), and
+  notebooks call, :mod:`autograder.checks` with :mod:`autograder.record`, :mod:`autograder.specs`
+  and :mod:`autograder.stand_ins` (code only: no course's specs, and nothing that loads a reference
+  or judges a record), and
   :mod:`autograder.scratch` for the temporary folders of `course check`;
 * a ``course`` command running :func:`autograder.student.cli.main`;
 * JupyterLab settings overrides installed into the environment, so that the student's JupyterLab
@@ -35,7 +36,7 @@ REQUIREMENTS = ("numpy>=1.24", "matplotlib>=3.7", "jupyterlab>=4", "nbformat>=5.
 PYTHON = ">=3.10"
 ENTRY_POINT = "course = autograder.student.cli:main"
 # autograder modules students get, besides the autograder.student package.
-AUTOGRADER_MODULES = ("__init__.py", "cells.py", "checks.py", "record.py", "scratch.py", "specs.py")
+AUTOGRADER_MODULES = ("__init__.py", "cells.py", "checks.py", "record.py", "scratch.py", "specs.py", "stand_ins.py")
 STUDENT_PACKAGE = "student"
 JUPYTERLAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
                                                                         "checkForUpdates": False}}

@@ -1,6 +1,10 @@
 """Specs of a1 / 02_linear_classifier: references pass, plausible mistakes fail, gradients are right."""
 from __future__ import annotations
 
+import ast
+import json
+import re
+
 import numpy as np
 import pytest
 
@@ -243,3 +247,99 @@ def softmax_shift_then_log_probs(W, X, y, reg):
 @pytest.mark.parametrize("name", ["softmax_loss_naive", "softmax_loss_vectorized"])
 def test_the_usual_stable_softmax_passes(name):
     check_locally(A1, name, softmax_shift_then_log_probs)
+
+
+# --- the random search: the sampler of hyperparameters ---------------------------------------------
+
+
+@pytest.mark.parametrize("salt", [0, 1, 2])
+def test_reference_sampler_passes(salt):
+    check_locally(A1, "sample_linear_hyperparameters", A1.reference("sample_linear_hyperparameters"), salt)
+
+
+def sampler_natural_log_other_order(rng, lr_range, reg_range):
+    """Correct, with natural logarithms and the two draws in the other order: must pass."""
+    reg = np.exp(rng.uniform(np.log(reg_range[0]), np.log(reg_range[1])))
+    return {"reg": reg, "learning_rate": np.exp(rng.uniform(np.log(lr_range[0]), np.log(lr_range[1])))}
+
+
+def sampler_one_call(rng, lr_range, reg_range):
+    """Correct, both exponents from one call of the generator: must pass."""
+    low, high = np.log10([lr_range[0], reg_range[0]]), np.log10([lr_range[1], reg_range[1]])
+    lr, reg = 10.0 ** rng.uniform(low, high)
+    return {"learning_rate": lr, "reg": reg}
+
+
+@pytest.mark.parametrize("salt", [0, 1])
+@pytest.mark.parametrize("correct", [sampler_natural_log_other_order, sampler_one_call])
+def test_other_correct_samplers_pass(correct, salt):
+    check_locally(A1, "sample_linear_hyperparameters", correct, salt)
+
+
+def sampler_uniform(rng, lr_range, reg_range):
+    return {"learning_rate": rng.uniform(*lr_range), "reg": rng.uniform(*reg_range)}
+
+
+def sampler_global_generator(rng, lr_range, reg_range):
+    return {"learning_rate": 10 ** np.random.uniform(np.log10(lr_range[0]), np.log10(lr_range[1])),
+            "reg": 10 ** np.random.uniform(np.log10(reg_range[0]), np.log10(reg_range[1]))}
+
+
+def sampler_own_fixed_seed(rng, lr_range, reg_range):
+    rng = np.random.default_rng(0)
+    return {"learning_rate": 10 ** rng.uniform(np.log10(lr_range[0]), np.log10(lr_range[1])),
+            "reg": 10 ** rng.uniform(np.log10(reg_range[0]), np.log10(reg_range[1]))}
+
+
+def sampler_a_decade_too_low(rng, lr_range, reg_range):
+    return {"learning_rate": 10 ** rng.uniform(np.log10(lr_range[0]) - 1, np.log10(lr_range[1])),
+            "reg": 10 ** rng.uniform(np.log10(reg_range[0]), np.log10(reg_range[1]))}
+
+
+def sampler_one_draw_for_both(rng, lr_range, reg_range):
+    u = rng.uniform()
+    (lr_low, lr_high), (reg_low, reg_high) = np.log10(lr_range), np.log10(reg_range)
+    return {"learning_rate": 10 ** (lr_low + u * (lr_high - lr_low)), "reg": 10 ** (reg_low + u * (reg_high - reg_low))}
+
+
+def sampler_returns_arrays(rng, lr_range, reg_range):
+    return {"learning_rate": 10 ** rng.uniform(*np.log10(lr_range), size=1),
+            "reg": 10 ** rng.uniform(*np.log10(reg_range), size=1)}
+
+
+def sampler_returns_a_tuple(rng, lr_range, reg_range):
+    return 10 ** rng.uniform(*np.log10(lr_range)), 10 ** rng.uniform(*np.log10(reg_range))
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (sampler_uniform, "not log-uniform"),
+    (sampler_global_generator, "same seed gave different draws"),
+    (sampler_own_fixed_seed, "different seeds gave the same draws"),
+    (sampler_a_decade_too_low, "outside its range"),
+    (sampler_one_draw_for_both, "move together"),
+    (sampler_returns_arrays, "must be one number"),
+    (sampler_returns_a_tuple, "must return a dict"),
+])
+def test_wrong_samplers_fail(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        check_locally(A1, "sample_linear_hyperparameters", wrong)
+
+
+def test_the_sampler_check_leaves_the_global_generator_alone():
+    np.random.seed(5)
+    expected = np.random.random()
+    np.random.seed(5)
+    check_locally(A1, "sample_linear_hyperparameters", A1.reference("sample_linear_hyperparameters"))
+    assert np.random.random() == expected
+
+
+# --- the graded accuracy: the notebook states the spec's thresholds ---------------------------------
+
+
+def test_the_notebook_states_the_graded_thresholds():
+    notebook = A1.reference_index["sample_linear_hyperparameters"]
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    graded, = ["".join(c["source"]) for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id")
+               == A1.spec("softmax_pixels").cell]
+    stated = ast.literal_eval(re.search(r"ACCURACY_TARGET = (\{[^}]*\})", graded).group(1))
+    assert stated == dict(A1.spec("softmax_pixels").thresholds)

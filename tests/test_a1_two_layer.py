@@ -1,7 +1,10 @@
 """Specs of a1 / 03_two_layer_net: references pass, plausible mistakes fail, gradients agree with numbers."""
 from __future__ import annotations
 
+import ast
+import json
 import linecache
+import re
 
 import numpy as np
 import pytest
@@ -267,3 +270,98 @@ def test_bump_sum_converges_to_sine():
         edges = np.linspace(0, 2 * np.pi, k + 1)
         errors.append(np.abs(bump_sum(x, edges, np.sin((edges[:-1] + edges[1:]) / 2)) - np.sin(x)).max())
     assert errors[0] > errors[1] > errors[2] and errors[2] < 0.05
+
+
+# --- the random search: the sampler of hyperparameters ---------------------------------------------
+
+
+@pytest.mark.parametrize("salt", [0, 1, 2])
+def test_reference_sampler_passes(salt):
+    check_locally(A1, "sample_two_layer_hyperparameters", A1.reference("sample_two_layer_hyperparameters"), salt)
+
+
+def sampler_choice_and_natural_log(rng, lr_range, reg_range, hidden_sizes):
+    """Correct, with rng.choice for the width, natural logarithms and another order: must pass."""
+    hidden = rng.choice(hidden_sizes)
+    reg = np.exp(rng.uniform(np.log(reg_range[0]), np.log(reg_range[1])))
+    lr = np.exp(rng.uniform(np.log(lr_range[0]), np.log(lr_range[1])))
+    return {"hidden_size": hidden, "reg": reg, "learning_rate": lr}
+
+
+@pytest.mark.parametrize("salt", [0, 1])
+def test_another_correct_sampler_passes(salt):
+    check_locally(A1, "sample_two_layer_hyperparameters", sampler_choice_and_natural_log, salt)
+
+
+def _log_uniform(rng, value_range):
+    return 10.0 ** rng.uniform(np.log10(value_range[0]), np.log10(value_range[1]))
+
+
+def sampler_uniform_rates(rng, lr_range, reg_range, hidden_sizes):
+    return {"learning_rate": rng.uniform(*lr_range), "reg": rng.uniform(*reg_range),
+            "hidden_size": int(rng.choice(hidden_sizes))}
+
+
+def sampler_global_generator(rng, lr_range, reg_range, hidden_sizes):
+    return {"learning_rate": 10 ** np.random.uniform(*np.log10(lr_range)),
+            "reg": 10 ** np.random.uniform(*np.log10(reg_range)), "hidden_size": int(np.random.choice(hidden_sizes))}
+
+
+def sampler_own_fixed_seed(rng, lr_range, reg_range, hidden_sizes):
+    own = np.random.default_rng(1)
+    return {"learning_rate": _log_uniform(own, lr_range), "reg": _log_uniform(own, reg_range),
+            "hidden_size": int(own.choice(hidden_sizes))}
+
+
+def sampler_regs_too_high(rng, lr_range, reg_range, hidden_sizes):
+    return {"learning_rate": _log_uniform(rng, lr_range), "reg": 10 * _log_uniform(rng, reg_range),
+            "hidden_size": int(rng.choice(hidden_sizes))}
+
+
+def sampler_width_between_the_choices(rng, lr_range, reg_range, hidden_sizes):
+    return {"learning_rate": _log_uniform(rng, lr_range), "reg": _log_uniform(rng, reg_range),
+            "hidden_size": int(rng.integers(min(hidden_sizes), max(hidden_sizes) + 1))}
+
+
+def sampler_width_as_float(rng, lr_range, reg_range, hidden_sizes):
+    return {"learning_rate": _log_uniform(rng, lr_range), "reg": _log_uniform(rng, reg_range),
+            "hidden_size": float(rng.choice(hidden_sizes))}
+
+
+def sampler_never_the_last_width(rng, lr_range, reg_range, hidden_sizes):
+    return {"learning_rate": _log_uniform(rng, lr_range), "reg": _log_uniform(rng, reg_range),
+            "hidden_size": int(hidden_sizes[rng.integers(max(len(hidden_sizes) - 1, 1))])}
+
+
+def sampler_width_follows_the_rate(rng, lr_range, reg_range, hidden_sizes):
+    u = rng.uniform()
+    lr = 10 ** (np.log10(lr_range[0]) + u * np.log10(lr_range[1] / lr_range[0]))
+    return {"learning_rate": lr, "reg": _log_uniform(rng, reg_range),
+            "hidden_size": int(hidden_sizes[min(int(u * len(hidden_sizes)), len(hidden_sizes) - 1)])}
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (sampler_uniform_rates, "not log-uniform"),
+    (sampler_global_generator, "same seed gave different draws"),
+    (sampler_own_fixed_seed, "different seeds gave the same draws"),
+    (sampler_regs_too_high, "outside its range"),
+    (sampler_width_between_the_choices, "is not one of the widths"),
+    (sampler_width_as_float, "must be an int"),
+    (sampler_never_the_last_width, "equally often"),
+    (sampler_width_follows_the_rate, "move together"),
+])
+def test_wrong_samplers_fail(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        check_locally(A1, "sample_two_layer_hyperparameters", wrong)
+
+
+# --- the graded accuracy: the notebook states the spec's thresholds ---------------------------------
+
+
+def test_the_notebook_states_the_graded_thresholds():
+    notebook = A1.reference_index["sample_two_layer_hyperparameters"]
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    graded, = ["".join(c["source"]) for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id")
+               == A1.spec("two_layer_pixels").cell]
+    stated = ast.literal_eval(re.search(r"ACCURACY_TARGET = (\{[^}]*\})", graded).group(1))
+    assert stated == dict(A1.spec("two_layer_pixels").thresholds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder import samplers
 from autograder.specs import AccuracySpec, Case, Spec, companion
 
 # Every graded function of the notebook beside this file, checked by its hidden test cell.
@@ -161,120 +162,35 @@ SPECS.append(Spec("centred_difference_gradient", cases=_gradient_cases, run=_run
                   rtol=1e-6, atol=1e-8))
 
 # --- the random search: drawing hyperparameters -------------------------------------------------
-# The sampler is judged by what it draws, not by matching the reference draw for draw: any correct
-# order of calls on the generator passes. One generator gives _DRAWS draws, enough to tell a
-# log-uniform from a uniform distribution; a second generator of the same seed must repeat the first
-# _REPEAT draws, and one of another seed must not.
-_DRAWS = 4000
-_REPEAT = 25
-_KS_LIMIT = 0.05  # the largest gap allowed between the exponents' CDF and the uniform one (4000 draws)
-_MAX_CORRELATION = 0.1  # independent draws: |correlation| is about 0.016 here
-_SAMPLED = ("learning_rate", "reg")
-
-
-def _log_range(rng, low_exponent, decades):
-    """A (low, high) range starting at 10**low_exponent and spanning ``decades`` (may be 0) decades."""
-    low = float(10.0 ** low_exponent)
-    return (low, float(low * 10.0 ** decades)) if decades else (low, low)
+# The sampler is judged by what it draws (autograder.samplers): ranges, log-uniform exponents,
+# independence, and draws decided by the generator passed in. Any correct way to draw passes.
+_SAMPLED = {"learning_rate": samplers.as_number, "reg": samplers.as_number}
 
 
 def _sampler_cases(rng):
     """(seed of the generator, learning-rate range, regularisation range)."""
     def seed():
         return int(rng.integers(1 << 30))
-    yield Case("ranges of several decades", (seed(), _log_range(rng, rng.uniform(-7, -5), rng.uniform(2, 3)),
-                                             _log_range(rng, rng.uniform(-1, 1), rng.uniform(3, 5))))
-    yield Case("ranges within one decade", (seed(), _log_range(rng, rng.uniform(-4, -2), rng.uniform(0.4, 0.9)),
-                                            _log_range(rng, rng.uniform(1, 3), rng.uniform(0.4, 0.9))))
-    yield Case("a fixed learning rate (low == high)", (seed(), _log_range(rng, rng.uniform(-6, -3), 0),
-                                                       _log_range(rng, rng.uniform(-2, 0), rng.uniform(2, 4))))
+    log_range = samplers.log_range
+    yield Case("ranges of several decades", (seed(), log_range(rng, rng.uniform(-7, -5), rng.uniform(2, 3)),
+                                             log_range(rng, rng.uniform(-1, 1), rng.uniform(3, 5))))
+    yield Case("ranges within one decade", (seed(), log_range(rng, rng.uniform(-4, -2), rng.uniform(0.4, 0.9)),
+                                            log_range(rng, rng.uniform(1, 3), rng.uniform(0.4, 0.9))))
+    yield Case("a fixed learning rate (low == high)", (seed(), log_range(rng, rng.uniform(-6, -3), 0),
+                                                       log_range(rng, rng.uniform(-2, 0), rng.uniform(2, 4))))
     yield Case("a fixed regularisation strength (low == high)",
-               (seed(), _log_range(rng, rng.uniform(-8, -6), rng.uniform(1, 3)), _log_range(rng, rng.uniform(2, 4), 0)))
-
-
-def _number(value, key):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise AssertionError(f"{key!r} must be one number (a float); it is a {type(value).__name__}.")
-    return float(value)
-
-
-def _draw_linear(fn, seed, ranges, count):
-    rng = np.random.default_rng(seed)
-    drawn = {key: [] for key in _SAMPLED}
-    for _ in range(count):
-        sample = fn(rng, *ranges)
-        if type(sample) is not dict:
-            raise AssertionError(f"it must return a dict; it returned a {type(sample).__name__}.")
-        for key in _SAMPLED:
-            if key not in sample:
-                raise AssertionError(f"the returned dict has no key {key!r}.")
-            drawn[key].append(_number(sample[key], key))
-    return {key: np.array(values) for key, values in drawn.items()}
-
-
-def _run_sampler(fn, case):
-    seed, *ranges = case.args
-    saved = np.random.get_state()
-    try:  # the global generator is reseeded between the runs: a sampler that uses it cannot repeat itself
-        np.random.seed(seed % 2 ** 32)
-        first = _draw_linear(fn, seed, ranges, _DRAWS)
-        np.random.seed((seed + 1) % 2 ** 32)
-        again = _draw_linear(fn, seed, ranges, _REPEAT)
-        other = _draw_linear(fn, seed + 1, ranges, _REPEAT)
-    finally:
-        np.random.set_state(saved)
-    return first, again, other
-
-
-def _judge_log_uniform(got, ranges, keys):
-    """Shared by the samplers: ranges, seeding by the generator passed in, log-uniform, independent."""
-    first, again, other = got
-    for key in keys:
-        low, high = ranges[key]
-        values = first[key]
-        if not np.all(np.isfinite(values)):
-            raise AssertionError(f"{key} takes non-finite values.")
-        outside = (values < low * (1 - 1e-9)) | (values > high * (1 + 1e-9))
-        if outside.any():
-            raise AssertionError(f"{key} = {values[outside][0]:.4g} lies outside its range [{low:.4g}, {high:.4g}].")
-    if any(not np.array_equal(first[key][:_REPEAT], again[key]) for key in first):
-        raise AssertionError("two generators with the same seed gave different draws: draw every random number "
-                             "from the rng passed in (not from np.random or a generator made inside the function).")
-    varying = [key for key in keys if ranges[key][0] < ranges[key][1]]
-    if varying and all(np.array_equal(first[key][:_REPEAT], other[key]) for key in varying):
-        raise AssertionError("generators with different seeds gave the same draws: use the rng passed in, not a "
-                             "generator with a fixed seed.")
-    positions = {}
-    for key in varying:
-        low, high = ranges[key]
-        position = np.clip((np.log(first[key]) - np.log(low)) / (np.log(high) - np.log(low)), 0.0, 1.0)
-        ordered, n = np.sort(position), position.size
-        gap = max(np.max(np.arange(1, n + 1) / n - ordered), np.max(ordered - np.arange(n) / n))
-        if gap > _KS_LIMIT:
-            below = float(np.mean(first[key] < np.sqrt(low * high)))
-            raise AssertionError(f"{key} is not log-uniform on [{low:.4g}, {high:.4g}]: {below:.0%} of the draws "
-                                 f"fall below the geometric middle sqrt(low * high) = {np.sqrt(low * high):.4g}, "
-                                 f"where half of them should; draw the logarithm uniformly.")
-        positions[key] = position
-    names = sorted(positions)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            correlation = float(np.corrcoef(positions[a], positions[b])[0, 1])
-            if not abs(correlation) < _MAX_CORRELATION:
-                raise AssertionError(f"{a} and {b} move together (correlation {correlation:.2f}): draw them "
-                                     f"independently, each from its own random number.")
-    return positions
+               (seed(), log_range(rng, rng.uniform(-8, -6), rng.uniform(1, 3)), log_range(rng, rng.uniform(2, 4), 0)))
 
 
 def _judge_sampler(got, expected, case):
     _, lr_range, reg_range = case.args
-    _judge_log_uniform(got, {"learning_rate": lr_range, "reg": reg_range}, _SAMPLED)
+    samplers.judge_log_uniform(got, {"learning_rate": lr_range, "reg": reg_range})
 
 
-SPECS.append(Spec("sample_linear_hyperparameters", cases=_sampler_cases, run=_run_sampler, judge=_judge_sampler,
-                  outputs=_SAMPLED))
+SPECS.append(Spec("sample_linear_hyperparameters", cases=_sampler_cases,
+                  run=lambda fn, case: samplers.run(fn, case, _SAMPLED), judge=_judge_sampler, outputs=tuple(_SAMPLED)))
 
 # --- the accuracy target ------------------------------------------------------------------------
 # Judged by the grader on 1,000 held-out images it generates; the thresholds are for the quick budget
 # and sit well below what the reference reaches on held-out sets of several seeds.
-SPECS.append(AccuracySpec("softmax_pixels", thresholds={"synthetic": 0.28, "cifar10": 0.25}, cell="linear_accuracy_threshold"))
+SPECS.append(AccuracySpec("softmax_pixels", thresholds={"synthetic": 0.30, "cifar10": 0.25}, cell="linear_accuracy_threshold"))

@@ -1,8 +1,10 @@
-"""Specs of a1 / 03_two_layer_net: linear layers collapse, the two-layer net, activations, ReLU bumps, hidden map."""
+"""Specs of a1 / 03_two_layer_net: linear layers collapse, the two-layer net, activations, ReLU bumps, hidden map,
+the hyperparameter sampler of the random search."""
 from __future__ import annotations
 
 import numpy as np
 
+from autograder import samplers
 from autograder.specs import AccuracySpec, Case, Spec
 
 # Every graded function of the notebook beside this file, checked by its hidden test cell.
@@ -53,7 +55,7 @@ def _run_forward(fn, case):
 SPECS.append(Spec("two_layer_forward", cases=lambda rng: _net_cases(rng, False), run=_run_forward,
               outputs=("scores",), vectorised=True, rtol=1e-8, atol=1e-10))
 SPECS.append(Spec("two_layer_loss", cases=lambda rng: _net_cases(rng, True), outputs=("loss", "grads"),
-              vectorised=True, rtol=1e-6, atol=1e-9))
+              vectorised=True, rtol=1e-6, atol=1e-9, stand_ins=("two_layer_forward",)))
 
 
 def _predict_cases(rng):
@@ -63,7 +65,8 @@ def _predict_cases(rng):
     yield Case("one class", (_params(rng, 4, 3, 1), rng.normal(size=(5, 4))))
 
 
-SPECS.append(Spec("predict_two_layer", cases=_predict_cases, outputs=("predicted labels",), exact=True))
+SPECS.append(Spec("predict_two_layer", cases=_predict_cases, outputs=("predicted labels",), exact=True,
+                  stand_ins=("two_layer_forward",)))
 
 # --- training -------------------------------------------------------------------------------
 
@@ -127,7 +130,8 @@ def _judge_train(got, expected, case):
                              f"correct SGD reaches on this easy problem.")
 
 
-SPECS.append(Spec("train_two_layer_net", cases=_train_cases, run=_run_train, judge=_judge_train))
+SPECS.append(Spec("train_two_layer_net", cases=_train_cases, run=_run_train, judge=_judge_train,
+                  stand_ins=("two_layer_loss", "predict_two_layer")))
 
 # --- activations ----------------------------------------------------------------------------
 
@@ -172,7 +176,8 @@ def _bump_sum_cases(rng):
 
 
 SPECS.append(Spec("relu_bump", cases=_bump_cases, outputs=("bump",), vectorised=True, rtol=1e-9, atol=1e-12))
-SPECS.append(Spec("bump_sum", cases=_bump_sum_cases, outputs=("sum of bumps",), vectorised=True, rtol=1e-9, atol=1e-12))
+SPECS.append(Spec("bump_sum", cases=_bump_sum_cases, outputs=("sum of bumps",), vectorised=True, rtol=1e-9, atol=1e-12,
+                  stand_ins=("relu_bump",)))
 
 # --- the hidden layer as a map of the plane ---------------------------------------------------
 
@@ -190,6 +195,57 @@ def _hidden_cases(rng):
 
 SPECS.append(Spec("hidden_representation", cases=_hidden_cases, outputs=("hidden",), vectorised=True,
                   rtol=1e-9, atol=1e-12))
+
+# --- the random search: drawing hyperparameters -------------------------------------------------
+# As in 02, the sampler is judged by what it draws (autograder.samplers): ranges, log-uniform
+# exponents, independence, widths drawn with equal chances, and draws decided by the generator passed in.
+_SAMPLED = {"learning_rate": samplers.as_number, "reg": samplers.as_number, "hidden_size": samplers.as_int}
+_WIDTH_SHARE_TOLERANCE = 0.05  # each width's share of 4000 draws, around 1 / (number of widths)
+
+
+def _widths(rng, count):
+    return tuple(sorted(int(w) for w in rng.choice(np.arange(8, 513), size=count, replace=False)))
+
+
+def _sampler_cases(rng):
+    """(seed of the generator, learning-rate range, regularisation range, widths to choose from)."""
+    def seed():
+        return int(rng.integers(1 << 30))
+    log_range = samplers.log_range
+    yield Case("ranges of several decades, two widths",
+               (seed(), log_range(rng, rng.uniform(-5, -3), rng.uniform(2, 3)),
+                log_range(rng, rng.uniform(-6, -4), rng.uniform(3, 5)), _widths(rng, 2)))
+    yield Case("ranges within one decade, three widths",
+               (seed(), log_range(rng, rng.uniform(-4, -2), rng.uniform(0.4, 0.9)),
+                log_range(rng, rng.uniform(-3, -1), rng.uniform(0.4, 0.9)), _widths(rng, 3)))
+    yield Case("one width only", (seed(), log_range(rng, rng.uniform(-5, -3), rng.uniform(1, 2)),
+                                  log_range(rng, rng.uniform(-5, -3), rng.uniform(1, 3)), _widths(rng, 1)))
+    yield Case("a fixed learning rate (low == high), four widths",
+               (seed(), log_range(rng, rng.uniform(-4, -2), 0),
+                log_range(rng, rng.uniform(-4, -2), rng.uniform(2, 3)), _widths(rng, 4)))
+
+
+def _judge_sampler(got, expected, case):
+    _, lr_range, reg_range, widths = case.args
+    several = len(widths) > 1
+    positions = samplers.judge_log_uniform(got, {"learning_rate": lr_range, "reg": reg_range},
+                                           also_varying=("hidden_size",) if several else ())
+    drawn = got[0]["hidden_size"]
+    strangers = sorted(set(drawn.tolist()) - set(widths))
+    if strangers:
+        raise AssertionError(f"hidden_size = {strangers[0]} is not one of the widths {list(widths)}.")
+    shares = np.array([np.mean(drawn == width) for width in widths])
+    if np.any(np.abs(shares - 1 / len(widths)) > _WIDTH_SHARE_TOLERANCE):
+        raise AssertionError(f"the widths {list(widths)} are drawn with shares {np.round(shares, 2).tolist()}; "
+                             f"each should come up equally often.")
+    if several:
+        rank = np.searchsorted(np.array(widths), drawn).astype(np.float64)
+        for key, position in positions.items():
+            samplers.assert_independent(position, rank, "hidden_size", key)
+
+
+SPECS.append(Spec("sample_two_layer_hyperparameters", cases=_sampler_cases,
+                  run=lambda fn, case: samplers.run(fn, case, _SAMPLED), judge=_judge_sampler, outputs=tuple(_SAMPLED)))
 
 # --- the accuracy target ------------------------------------------------------------------------
 # Judged by the grader on 1,000 held-out images it generates; the thresholds are for the quick budget
