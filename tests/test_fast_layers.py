@@ -7,6 +7,10 @@ numeric gradients, and, when PyTorch is installed, against
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+
 import numpy as np
 import pytest
 
@@ -116,6 +120,9 @@ CONV_CASES = [
     ((1, 3, 9, 6), (2, 2, 4), 2, 2),
     ((2, 2, 3, 4), (2, 2, 2), 2, 3),  # pad larger than the filter: some outputs read only padding
     ((2, 2, 1, 3), (2, 2, 2), 2, 2),  # some kernel offsets read no input pixel at all
+    ((2, 3, 11, 11), (4, 3, 3), 2, 1),  # odd size, stride 2, pad 1: the benchmark's (N, 3, 31, 31) case in small
+    ((2, 2, 7, 7), (2, 1, 1), 2, 0),  # filter smaller than the stride: some pixels are never read
+    ((2, 2, 9, 8), (2, 2, 2), 3, 1),  # the same with padding
 ]
 
 # (N, C, H, W), pool_height, pool_width, stride
@@ -188,16 +195,21 @@ def test_conv_floors_when_the_filter_does_not_tile(rng):
     assert np.all(dx[..., 5, :] == 0) and np.all(dx[..., :, 5] == 0)
 
 
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_conv_preserves_dtype(dtype, rng):
-    x, w, b, stride, pad = conv_case(CONV_CASES[0], rng, dtype)
+def test_conv_preserves_dtype(case, dtype, rng):
+    """float32 stays float32 all the way (nothing is upcast), and is as exact as float32 allows."""
+    x, w, b, stride, pad = conv_case(case, rng, dtype)
     out, cache = conv_forward_fast(x, w, b, stride, pad)
-    dx, dw, db = conv_backward_fast(np.ones_like(out), cache)
-    assert out.dtype == dx.dtype == dw.dtype == db.dtype == dtype
-    ref = loop_conv_forward(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), stride, pad)
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(out, ref, rtol=tol, atol=tol)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx, dw, db = conv_backward_fast(dout, cache)
+    assert out.dtype == dx.dtype == dw.dtype == db.dtype == cache.planes.dtype == cache.wb.dtype == dtype
     assert out.flags.c_contiguous and dx.flags.c_contiguous
+    x64, w64, b64, dout64 = (a.astype(np.float64) for a in (x, w, b, dout))
+    expected = (loop_conv_forward(x64, w64, b64, stride, pad), *loop_conv_backward(dout64, x64, w64, stride, pad))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for ours, ref in zip((out, dx, dw, db), expected):
+        np.testing.assert_allclose(ours, ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max()))
 
 
 def test_conv_mixed_dtypes_compute_in_the_wider_one(rng):
@@ -233,18 +245,96 @@ def test_conv_accepts_non_contiguous_input(rng):
 
 
 @pytest.mark.parametrize("block_images", [1, 3])
-@pytest.mark.parametrize("case", [CONV_CASES[0], CONV_CASES[3], CONV_CASES[10]], ids=str)
+@pytest.mark.parametrize("case", [CONV_CASES[0], CONV_CASES[3], CONV_CASES[10], CONV_CASES[12]], ids=str)
 def test_conv_blocks_of_images_give_the_same_result(case, block_images, rng, monkeypatch):
-    """The batch is unfolded a block of images at a time into one reused buffer; a partial last block included."""
+    """The batch is unfolded a block of images at a time into reused buffers; a partial last block included."""
     (_, C, H, W), (F, HH, WW), stride, pad = case
     x, w, b, _, _ = conv_case(((7, C, H, W), (F, HH, WW), stride, pad), rng)
-    H_out, W_out = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
-    monkeypatch.setattr(fast_layers, "_BLOCK_BYTES", block_images * (C * HH * WW + 1) * H_out * W_out * 8)
+    monkeypatch.setattr(fast_layers, "_block_size", lambda g, dtype: block_images)
+    monkeypatch.setattr(fast_layers, "_thread_count", lambda: 1)
     out, cache = conv_forward_fast(x, w, b, stride, pad)
     np.testing.assert_allclose(out, loop_conv_forward(x, w, b, stride, pad), rtol=1e-12, atol=1e-12)
     dout = rng.standard_normal(out.shape)
     for ours, ref in zip(conv_backward_fast(dout, cache), loop_conv_backward(dout, x, w, stride, pad)):
         np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("N, block_images, threads", [(7, 1, 3), (7, 3, 2), (2, 1, 4), (1, 1, 3), (5, 2, 8)])
+@pytest.mark.parametrize("case", [CONV_CASES[0], CONV_CASES[12], CONV_CASES[14]], ids=str)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_threads_give_exactly_the_single_thread_result(case, dtype, N, block_images, threads, rng, monkeypatch):
+    """Blocks shared out among threads (more threads than blocks included) change no bit of the result."""
+    (_, C, H, W), (F, HH, WW), stride, pad = case
+    x, w, b, _, _ = conv_case(((N, C, H, W), (F, HH, WW), stride, pad), rng, dtype)
+    dout = rng.standard_normal(conv_forward_fast(x, w, b, stride, pad)[0].shape).astype(dtype)
+    monkeypatch.setattr(fast_layers, "_block_size", lambda g, dtype: block_images)
+    results = []
+    for count in (1, threads):
+        monkeypatch.setattr(fast_layers, "_thread_count", lambda: count)
+        out, cache = conv_forward_fast(x, w, b, stride, pad)
+        results.append((out, *conv_backward_fast(dout, cache)))
+    for serial, threaded in zip(*results):
+        np.testing.assert_array_equal(threaded, serial)
+    if dtype == np.float64:
+        reference = (loop_conv_forward(x, w, b, stride, pad), *loop_conv_backward(dout, x, w, stride, pad))
+        for ours, ref in zip(results[1], reference):
+            np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_empty_batch(rng):
+    x, w, b, stride, pad = conv_case(((0, 3, 8, 8), (4, 3, 3), 1, 1), rng)
+    out, cache = conv_forward_fast(x, w, b, stride, pad)
+    assert out.shape == (0, 4, 8, 8)
+    dx, dw, db = conv_backward_fast(out, cache)
+    assert dx.shape == x.shape and np.all(dw == 0) and np.all(db == 0)
+
+
+@pytest.mark.parametrize(
+    "variables, cpus, expected",
+    [
+        ({}, 4, 4),  # nothing set: one thread per CPU this process may use
+        ({"OPENBLAS_NUM_THREADS": "1"}, 4, 1),  # what make test and the autograder set
+        ({"OMP_NUM_THREADS": "2"}, 4, 2),
+        ({"OPENBLAS_NUM_THREADS": "3", "OMP_NUM_THREADS": "1"}, 4, 3),  # the first one set wins
+        ({"MKL_NUM_THREADS": "16"}, 4, 4),  # never more threads than CPUs
+        ({"OPENBLAS_NUM_THREADS": "zero", "OMP_NUM_THREADS": "4,2"}, 2, 2),  # not a plain count: ignored
+        ({"OPENBLAS_NUM_THREADS": "0"}, 2, 2),
+    ],
+)
+def test_thread_count_follows_the_blas_variables(variables, cpus, expected, monkeypatch):
+    for name in fast_layers._THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(fast_layers.os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    monkeypatch.setattr(fast_layers.os, "cpu_count", lambda: cpus)
+    assert fast_layers._thread_count() == expected
+
+
+def test_in_threads_runs_every_block_once_and_raises_errors(monkeypatch):
+    monkeypatch.setattr(fast_layers, "_thread_count", lambda: 3)
+    done, made, lock = [], [], threading.Lock()
+
+    def new_buffers():
+        with lock:
+            made.append(threading.get_ident())
+        return []
+
+    def work(buffers, start):
+        buffers.append(start)  # buffers belong to one thread: no lock needed
+        with lock:
+            done.append(start)
+
+    fast_layers._in_threads(new_buffers, work, list(range(0, 40, 4)))
+    assert sorted(done) == list(range(0, 40, 4))
+    assert 1 <= len(made) <= 3 and len(set(made)) == len(made)  # one set of buffers per thread
+
+    def failing(buffers, start):
+        if start == 8:
+            raise RuntimeError("block 8 failed")
+
+    with pytest.raises(RuntimeError, match="block 8 failed"):
+        fast_layers._in_threads(list, failing, list(range(0, 40, 4)))
 
 
 def test_conv_calls_of_other_shapes_and_dtypes_in_between_change_nothing(rng):
@@ -267,7 +357,7 @@ def test_conv_calls_of_other_shapes_and_dtypes_in_between_change_nothing(rng):
             np.testing.assert_array_equal(ours, ref)
     results = [out1, out2, *grads1, *grads2, *grads1_again]
     for i, a in enumerate(results):  # every result owns its memory
-        for other in results[i + 1 :] + [cache1.x, cache2.x, cache1.wb, cache2.wb]:
+        for other in results[i + 1 :] + [cache1.planes, cache2.planes, cache1.wb, cache2.wb]:
             assert not np.shares_memory(a, other)
 
 
@@ -317,6 +407,38 @@ def test_conv_backward_rejects_bad_input(rng):
         conv_backward_fast(out.astype(int), cache)
     with pytest.raises(TypeError, match="cache must be the second value returned by conv_forward_fast"):
         conv_backward_fast(out, (x, w, b))
+
+
+def test_helper_threads_are_kept_between_calls():
+    helpers = fast_layers._HelperThreads()
+    pool = helpers.get(2)
+    assert helpers.get(1) is pool and helpers.get(2) is pool
+    bigger = helpers.get(3)
+    assert bigger is not pool and helpers.get(3) is bigger
+    bigger.shutdown()
+
+
+def _conv_in_child(expected, x, w, b, results):
+    out, cache = conv_forward_fast(x, w, b, 2, 1)
+    results.put(bool(np.array_equal(out, expected)) and len(conv_backward_fast(out, cache)) == 3)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_conv_in_a_forked_child_after_threaded_calls(rng, monkeypatch):
+    """The helper threads do not survive fork (as in multiprocessing and Dask workers): the child starts its own."""
+    monkeypatch.setattr(fast_layers, "_thread_count", lambda: 2)
+    monkeypatch.setattr(fast_layers, "_block_size", lambda g, dtype: 1)
+    x, w, b, _, _ = conv_case(((4, 3, 9, 9), (2, 3, 3), 2, 1), rng)
+    expected, _ = conv_forward_fast(x, w, b, 2, 1)  # the parent's helper threads are running now
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_conv_in_child, args=(expected, x, w, b, results))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the convolution hung in a forked child")
+    assert child.exitcode == 0 and results.get(timeout=5)
 
 
 # --------------------------------------------------------------------------- #
@@ -433,8 +555,15 @@ def test_pool_backward_rejects_bad_input():
 # --------------------------------------------------------------------------- #
 # PyTorch as an independent oracle (skipped when it is not installed)
 # --------------------------------------------------------------------------- #
+TORCH_CONV_CASES = CONV_CASES + [
+    ((4, 3, 16, 16), (8, 3, 3), 1, 1),
+    ((3, 3, 15, 15), (5, 3, 3), 2, 1),
+    ((4, 3, 31, 31), (25, 3, 3), 2, 1),  # the benchmark's stride-2 case, fewer images
+]
+
+
 @pytest.mark.torch
-@pytest.mark.parametrize("case", CONV_CASES + [((4, 3, 16, 16), (8, 3, 3), 1, 1), ((3, 3, 15, 15), (5, 3, 3), 2, 1)], ids=str)
+@pytest.mark.parametrize("case", TORCH_CONV_CASES, ids=str)
 def test_conv_matches_torch(case, rng):
     torch = pytest.importorskip("torch")
     x, w, b, stride, pad = conv_case(case, rng)
