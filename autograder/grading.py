@@ -236,12 +236,16 @@ def _not_charged_twice(judging: Judging, scores: list[CellScore]) -> None:
     """Give back a missed accuracy target whose model is built from a function that lost its own points.
 
     Applies to accuracy specs with ``built_from``: with the reference functions the given pipeline
-    would reach its target, so the mistake is charged once, in the function's own cell.
+    would reach its target, so the mistake is charged once, in the function's own cell. Only a model
+    that ran and missed is given back: one that could not predict (a function not implemented, an
+    error) has earned nothing to give back.
     """
     by_id = {score.grade_id: score for score in scores}
     for spec in judging.assignment.specs.accuracy_specs():
         target = by_id.get(spec.cell)
         if target is None or not spec.built_from or target.score is None or target.score >= target.points:
+            continue
+        if not target.failures or not all(judge.MISSED_TARGET in failure for failure in target.failures):
             continue
         lost = [name for name in spec.built_from if name in judging.assignment.specs
                 and (own := by_id.get(judging.assignment.specs[name].cell)) is not None

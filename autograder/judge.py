@@ -102,6 +102,10 @@ def _case_failure(spec: specs.Spec, case: specs.Case, result: record.CaseResult,
     return None
 
 
+# In the message of a target missed by a model that ran (predictions were made and counted).
+MISSED_TARGET = "held-out images; the target is"
+
+
 def accuracy_verdict(collected: record.CheckRecord, spec: specs.AccuracySpec, labels: np.ndarray,
                      dataset: str) -> Verdict:
     """:func:`accuracy_failures` as a :class:`Verdict` of one case (an accuracy is reached or not)."""
@@ -129,7 +133,7 @@ def accuracy_failures(collected: record.CheckRecord, spec: specs.AccuracySpec, l
         return [f"{spec.name}: the predictions are not one integer label per held-out image."]
     accuracy, needed = float(np.mean(predictions == labels)), spec.threshold(dataset)
     if accuracy < needed:
-        return [f"{spec.name}: accuracy {accuracy:.3f} on {len(labels)} held-out images; the target is {needed:.2f}"]
+        return [f"{spec.name}: accuracy {accuracy:.3f} on {len(labels)} {MISSED_TARGET} {needed:.2f}"]
     return []
 
 

@@ -89,3 +89,7 @@ def test_demo_runs_offline_end_to_end(tmp_path):
     lost = [(nb["name"], cell["grade_id"], cell["message"]) for nb in correct["notebooks"] for cell in nb["cells"]
             if not cell["manual"] and cell["score"] != cell["points"]]
     assert not lost
+    # An untouched submission earns nothing, not even a target that is not charged twice.
+    untouched = json.loads((tmp_path / "out" / "course_root" / "autograded" / "ben_untouched" / "a1" / "results.json").read_text())
+    earned = [(nb["name"], cell["grade_id"]) for nb in untouched["notebooks"] for cell in nb["cells"] if cell["score"]]
+    assert not earned

@@ -130,16 +130,21 @@ def test_a_missed_accuracy_is_not_charged_again_when_a_function_it_is_built_from
     book = specs.SpecBook({"model": target, "helper": specs.Spec("helper")}, {})
     judging = types.SimpleNamespace(assignment=types.SimpleNamespace(specs=book))
 
-    def scores(helper_score):
+    missed = f"model: accuracy 0.200 on 1000 {judge.MISSED_TARGET} 0.50"
+
+    def scores(helper_score, why=missed):
         return [grading.CellScore("helper_tests", 2, helper_score),
-                grading.CellScore("model_accuracy", 2, 0.0, message="accuracy 0.2", failures=["accuracy 0.2"])]
+                grading.CellScore("model_accuracy", 2, 0.0, message=why, failures=[why])]
 
     charged_once = scores(1.0)
     grading._not_charged_twice(judging, charged_once)
     assert charged_once[1].score == 2 and "built from helper" in charged_once[1].notes[0]
     helper_correct = scores(2.0)
     grading._not_charged_twice(judging, helper_correct)
-    assert helper_correct[1].score == 0.0 and helper_correct[1].failures == ["accuracy 0.2"]
+    assert helper_correct[1].score == 0.0 and helper_correct[1].failures == [missed]
+    could_not_predict = scores(0.0, "model: predict raised NotImplementedError: ")  # e.g. an untouched notebook
+    grading._not_charged_twice(judging, could_not_predict)
+    assert could_not_predict[1].score == 0.0
 
 
 # --- end to end: sandboxed grading of the toy composite --------------------------------------------
