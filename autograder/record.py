@@ -135,22 +135,31 @@ def dumps(record: CheckRecord) -> bytes:
             except RecordError as error:
                 entry["error"] = f"{record.name}, case '{result.label}': it returned {error}."
         results.append(entry)
-    structure = {"name": record.name, "problems": record.problems, "results": results, "notes": record.notes}
+    return pack({"name": record.name, "problems": record.problems, "results": results, "notes": record.notes}, arrays)
+
+
+def pack(structure: Any, arrays: Mapping[str, np.ndarray]) -> bytes:
+    """One ``.npz`` file's bytes: ``structure`` as JSON beside the named arrays (nothing pickled)."""
     buffer = io.BytesIO()
     np.savez(buffer, **{_STRUCTURE: np.frombuffer(json.dumps(structure).encode(), dtype=np.uint8)}, **arrays)
     return buffer.getvalue()
+
+
+def unpack(data: bytes) -> tuple[Any, dict[str, np.ndarray]]:
+    """Inverse of :func:`pack`, read with ``allow_pickle`` off; raises RecordError for anything else."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+        return json.loads(bytes(arrays.pop(_STRUCTURE)).decode()), arrays
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as error:
+        raise RecordError(f"not a readable record ({error})") from error
 
 
 def loads(data: bytes) -> CheckRecord:
     """Decode the bytes made by :func:`dumps`; raises RecordError for anything else."""
     if len(data) > MAX_RECORD_BYTES:
         raise RecordError(f"the record is larger than {MAX_RECORD_BYTES // 2**20} MiB")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-        structure = json.loads(bytes(arrays.pop(_STRUCTURE)).decode())
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as error:
-        raise RecordError(f"not a readable record ({error})") from error
+    structure, arrays = unpack(data)
     try:
         record = CheckRecord(str(structure["name"]), [str(problem) for problem in structure["problems"]],
                              notes=[str(note) for note in structure.get("notes", [])])

@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
-import io
-import json
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
@@ -33,7 +31,6 @@ from autograder import record, specs
 FILE_SUFFIX = ".stand-ins.npz"
 _MUTABLE = (dict, list, np.ndarray)  # arguments a helper may change in place
 MAX_NOTES = 5
-_STRUCTURE = "structure"
 # Arguments that differ by rounding only (a grey image computed another way) still match.
 _RTOL, _ATOL = 1e-6, 1e-8
 
@@ -167,17 +164,13 @@ def dumps(calls: CallsByCase) -> bytes:
                      for label, made in calls.items()}
     except record.RecordError as error:
         raise specs.SpecError(f"a stand-in call cannot be recorded: it takes or returns {error}.") from None
-    buffer = io.BytesIO()
-    np.savez(buffer, **{_STRUCTURE: np.frombuffer(json.dumps(structure).encode(), dtype=np.uint8)}, **arrays)
-    return buffer.getvalue()
+    return record.pack(structure, arrays)
 
 
 def loads(data: bytes) -> CallsByCase:
     """Inverse of :func:`dumps`; raises RecordError when the bytes are not recorded calls."""
+    structure, arrays = record.unpack(data)
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-        structure = json.loads(bytes(arrays.pop(_STRUCTURE)).decode())
         return {str(label): [Call(str(entry["helper"]), record.decode_value(entry["arguments"], arrays),
                                   record.decode_value(entry["result"], arrays),
                                   record.decode_value(entry["changed"], arrays)) for entry in made]
