@@ -1,7 +1,7 @@
 """``course grade``: grade a whole class in parallel into nbgrader's gradebook.
 
 The pipeline: import the submissions (:mod:`autograder.importers`), register the assignment in the
-gradebook, make one self-contained :class:`~autograder.grading.GradeTask` per student (its files as
+gradebook (an nbgrader process running beside the first tasks), make one self-contained :class:`~autograder.grading.GradeTask` per student (its files as
 bytes), run the tasks on an executor (:mod:`autograder.executors`: a local process pool, or Dask
 distributed with ``scheduler``), and record each result as it arrives: this coordinating process is
 the only writer of the gradebook (:mod:`autograder.gradebook`) and of the course's
@@ -46,14 +46,31 @@ def _require_sandbox(unsafe: bool) -> None:
         raise GradingSetupError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class Salts:
+    """The secrets of one grading run, drawn afresh for each run and shared by all its students.
+
+    Every student of a run is judged on the same hidden cases and the same held-out images (fair,
+    and each worker makes them once per run), never on ones fixed before the run.
+    """
+
+    checks: int  # seeds the hidden checks' inputs (the kernel knows it)
+    heldout: int  # seeds the held-out images (the kernel never sees it)
+
+    @classmethod
+    def draw(cls) -> "Salts":
+        """Fresh salts from the operating system's randomness."""
+        return cls(secrets.randbelow(2**31), secrets.randbelow(2**31))
+
+
 def _task(source: worker.AssignmentFiles, submission: submissions.Submission,
-          settings: execute.Settings) -> grading.GradeTask:
-    """The self-contained task of one submission: its files read into memory, fresh salts."""
+          settings: execute.Settings, salts: Salts) -> grading.GradeTask:
+    """The self-contained task of one submission: its files read into memory, the run's salts."""
     return grading.GradeTask(
         submission.student, source,
         {name: None if path is None else path.read_bytes() for name, path in submission.files.items()},
         {path.name: path.read_bytes() for path in submission.support_files},
-        settings, salt=secrets.randbelow(2**31), heldout_seed=secrets.randbelow(2**31))
+        settings, salt=salts.checks, heldout_seed=salts.heldout)
 
 
 def _failed_result(task: grading.GradeTask, reason: str) -> grading.SubmissionResult:
@@ -85,9 +102,11 @@ class _Recorder:
     submitted_at: dict[str, datetime | None]
     fingerprints: dict[str, str]
     bar: tqdm
+    registration: gradebook.Registration  # runs beside the first tasks; done before the first score is written
     results: list[grading.SubmissionResult] = field(default_factory=list)
 
     def _record(self, result: grading.SubmissionResult) -> None:
+        self.registration.wait()
         for cell in gradebook.record(self.course, result, self.submitted_at.get(result.student)):
             print(f"course: warning: the gradebook has no cell {cell}; run `course grade` again", file=sys.stderr)
 
@@ -134,11 +153,11 @@ def _folder(course: Course, assignment: str, student: str) -> Path:
 
 
 def _plan(course: Course, assignment: str, found: list[submissions.Submission], source: worker.AssignmentFiles,
-          settings: execute.Settings, force: bool) -> _Plan:
+          settings: execute.Settings, salts: Salts, force: bool) -> _Plan:
     """Hash every student's inputs; keep the results graded before from the same inputs unless ``force``."""
     plan = _Plan()
     for submission in found:
-        fingerprint = resume.fingerprint(_task(source, submission, settings), submission.notes)
+        fingerprint = resume.fingerprint(_task(source, submission, settings, salts), submission.notes)
         earlier = None if force else resume.graded_before(_folder(course, assignment, submission.student), fingerprint)
         if earlier is None:
             plan.pending.append(submission)
@@ -232,23 +251,26 @@ def grade(course: Course, assignment: str, submissions_dir: Path | None = None, 
             ledger.write(course, assignment, imported, partial=student is not None)
             settings = _settings(cell_timeout, notebook_timeout, unsafe, disk_quota_mib, dataset)
             files = worker.AssignmentFiles.read(course.assignment(assignment))
-            plan = _plan(course, assignment, found, files, settings, force)
+            salts = Salts.draw()
+            plan = _plan(course, assignment, found, files, settings, salts, force)
             nbgrader_layout.make_working_folders(course)
             if source.resolve() != course.submitted.resolve():  # nbgrader and formgrader find them there
                 for submission in plan.pending:
                     nbgrader_layout.mirror_submission(course, assignment, submission)
             recorded = gradebook.students_with_submission(course, assignment) if plan.kept else set()
-            if plan.pending or any(result.student not in recorded for result in plan.kept):
-                gradebook.register_assignment(course, assignment)
             if plan.pending and executors.is_local(scheduler):
                 worker.prepare(dataset)  # the dataset cache, once, before the local workers start
-            with tqdm(total=len(found), desc="grading", unit="student", disable=not progress) as bar:
+            needed = bool(plan.pending) or any(result.student not in recorded for result in plan.kept)
+            with gradebook.Registration(course, assignment, needed=needed) as registration, \
+                    tqdm(total=len(found), desc="grading", unit="student", disable=not progress) as bar:
                 recorder = _Recorder(course, assignment, {s.student: s.notes for s in found},
-                                     {s.student: s.submitted_at for s in found}, plan.fingerprints, bar)
+                                     {s.student: s.submitted_at for s in found}, plan.fingerprints, bar,
+                                     registration)
                 for result in plan.kept:
                     recorder.kept_as_graded(result, result.student in recorded)
-                executor.run((_task(files, submission, settings) for submission in plan.pending),
+                executor.run((_task(files, submission, settings, salts) for submission in plan.pending),
                              recorder.graded, recorder.failed)
+                registration.wait()
             if plan.kept:
                 print(f"course: {len(plan.kept)} of {len(found)} students were graded before from identical inputs "
                       f"and kept; --force grades them again", file=sys.stderr)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import IO, Any, Callable, Mapping
 
 from autograder import cells, specs
 
@@ -160,13 +160,25 @@ class Course:
             arguments: the nbgrader subcommand and its options.
             gradebook_url: use this gradebook instead of the course's (e.g. a scratch one).
         """
+        command, environment = self._nbgrader_command(arguments, gradebook_url)
+        return subprocess.run(command, cwd=self.root, env=environment, capture_output=True, text=True)
+
+    def start_nbgrader(self, *arguments: str, output: IO[bytes],
+                       gradebook_url: str | None = None) -> subprocess.Popen:
+        """Start ``nbgrader ARGUMENTS`` on this course and return at once; its output goes to ``output``."""
+        command, environment = self._nbgrader_command(arguments, gradebook_url)
+        return subprocess.Popen(command, cwd=self.root, env=environment, stdin=subprocess.DEVNULL,
+                                stdout=output, stderr=subprocess.STDOUT)
+
+    @staticmethod
+    def _nbgrader_command(arguments: tuple[str, ...], gradebook_url: str | None) -> tuple[list[str], dict[str, str]]:
         command = [sys.executable, "-m", "nbgrader", *arguments]
         if gradebook_url:
             command.append(f"--CourseDirectory.db_url={gradebook_url}")
         environment = dict(os.environ)
         # nbgrader starts `alembic` from PATH when it creates a gradebook.
         environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"
-        return subprocess.run(command, cwd=self.root, env=environment, capture_output=True, text=True)
+        return command, environment
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ this machine; any other value is the address of a running Dask scheduler (``tcp:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from collections import deque
@@ -94,15 +95,19 @@ class LocalPool:
         """Run tasks on ``pool`` until none is left (returns False) or the pool broke (returns True)."""
         running: dict[Future, grading.GradeTask] = {}
         broken = False
-        while True:
-            while not broken and len(running) < self.workers:  # at most one task per worker: a break hits only those
+
+        def hand_out() -> None:
+            """At most one task per worker: a break hits only those."""
+            while not broken and len(running) < self.workers:
                 task = again.popleft() if again else next(upcoming, None)
                 if task is None:
-                    break
+                    return
                 running[pool.submit(self.work, task)] = task
-            if not running:
-                return broken
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+
+        def collect(done: Iterable[Future]) -> list[Callable[[], None]]:
+            """Take finished tasks off ``running``; a failed one is queued again or, the second time, reported."""
+            nonlocal broken
+            reports: list[Callable[[], None]] = []
             for future in done:
                 task = running.pop(future)
                 try:
@@ -113,13 +118,24 @@ class LocalPool:
                 except Exception as error:  # the grader itself failed on this task: run again, then reported
                     reason = f"the grader failed: {type(error).__name__}: {error}"
                 else:
-                    on_result(outcome)
+                    reports.append(functools.partial(on_result, outcome))
                     continue
                 failures[task.student] = failures.get(task.student, 0) + 1
                 if failures[task.student] >= MAX_ATTEMPTS:
-                    on_failure(task, reason)
+                    reports.append(functools.partial(on_failure, task, reason))
                 else:
                     again.append(task)
+            return reports
+
+        while True:
+            hand_out()
+            if not running:
+                return broken
+            reports = collect(wait(running, return_when=FIRST_COMPLETED).done)
+            while reports:  # recording takes time: a worker that finishes meanwhile gets its next task first
+                hand_out()
+                reports.pop(0)()
+                reports += collect([future for future in running if future.done()])
 
 
 class DaskCluster:

@@ -6,8 +6,10 @@ are then written per student; scores a person already gave to written answers ar
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import subprocess
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -20,8 +22,71 @@ from autograder.course import Course, CourseError
 REGISTERED_FILE = ".course-registered.json"  # beside the gradebook: what was registered in which gradebook file
 
 
+class Registration:
+    """nbgrader registering an assignment in the gradebook, in a process of its own.
+
+    Grading goes on meanwhile (the registration is seconds of nbgrader's start-up); :meth:`wait`
+    before writing the first score. A registration with nothing to do (not ``needed``, or the
+    gradebook file already holds the assignment from the same source notebooks) is done at once.
+    """
+
+    def __init__(self, course: Course, assignment: str, *, needed: bool = True) -> None:
+        self.course, self.assignment = course, assignment
+        self._stack = contextlib.ExitStack()
+        self._process: subprocess.Popen | None = None
+        self._error: CourseError | None = None
+        if not needed:
+            return
+        if course.gradebook is not None:
+            course.gradebook.parent.mkdir(parents=True, exist_ok=True)
+        fingerprint = _fingerprint(course, assignment)
+        if fingerprint is not None and _registered(course).get(assignment) == fingerprint:
+            return
+        scratch = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="course-gradebook-"))
+        self._output = self._stack.enter_context(tempfile.TemporaryFile())
+        self._process = course.start_nbgrader("generate_assignment", assignment, "--force",
+                                              f"--CourseDirectory.release_directory={scratch}", "--log-level=ERROR",
+                                              output=self._output, gradebook_url=course.gradebook_url)
+
+    def wait(self) -> None:
+        """Wait until the assignment is registered; at once when it is (or was already).
+
+        Raises:
+            CourseError: nbgrader could not register it; the message carries its output.
+        """
+        if self._error is not None:
+            raise self._error
+        if self._process is None:
+            return
+        with self._stack:
+            returncode = self._process.wait()
+            self._process = None
+            self._output.seek(0)
+            output = self._output.read().decode("utf-8", "replace")
+        if returncode != 0:
+            self._error = CourseError(f"nbgrader could not register {self.assignment} in the gradebook "
+                                      f"{self.course.gradebook_url}:\n{output}")
+            raise self._error
+        fingerprint = _fingerprint(self.course, self.assignment)
+        if fingerprint is not None:
+            registered = _registered(self.course)
+            (self.course.gradebook.parent / REGISTERED_FILE).write_text(
+                json.dumps({**registered, self.assignment: fingerprint}))
+
+    def __enter__(self) -> "Registration":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        """Leaving early (an error elsewhere): stop nbgrader and remove its scratch files."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+        self._stack.close()
+
+
 def register_assignment(course: Course, assignment: str) -> None:
-    """Register ``assignment`` (notebooks, graded cells, source) in the course's gradebook.
+    """Register ``assignment`` (notebooks, graded cells, source) in the course's gradebook, and wait.
 
     Registering runs nbgrader (seconds), so it is skipped when this gradebook file already holds
     the assignment from the same source notebooks.
@@ -29,22 +94,8 @@ def register_assignment(course: Course, assignment: str) -> None:
     Raises:
         CourseError: nbgrader could not do it; the message carries its output.
     """
-    if course.gradebook is not None:
-        course.gradebook.parent.mkdir(parents=True, exist_ok=True)
-    registered = _registered(course)
-    fingerprint = _fingerprint(course, assignment)
-    if fingerprint is not None and registered.get(assignment) == fingerprint:
-        return
-    with tempfile.TemporaryDirectory(prefix="course-gradebook-") as scratch:
-        result = course.nbgrader("generate_assignment", assignment, "--force",
-                                 f"--CourseDirectory.release_directory={scratch}", "--log-level=ERROR",
-                                 gradebook_url=course.gradebook_url)
-    if result.returncode != 0:
-        raise CourseError(f"nbgrader could not register {assignment} in the gradebook {course.gradebook_url}:\n"
-                          f"{result.stdout}{result.stderr}")
-    fingerprint = _fingerprint(course, assignment)
-    if fingerprint is not None:
-        (course.gradebook.parent / REGISTERED_FILE).write_text(json.dumps({**registered, assignment: fingerprint}))
+    with Registration(course, assignment) as registration:
+        registration.wait()
 
 
 def _fingerprint(course: Course, assignment: str) -> str | None:

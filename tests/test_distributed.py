@@ -185,6 +185,45 @@ def test_the_local_pool_survives_dying_workers_and_gives_up_after_two_deaths(tmp
     assert failed == [("always", "its worker process died (killed, or out of memory)")]
 
 
+def _graded_at_once(task: grading.GradeTask) -> grading.GradedSubmission:
+    return grading.GradedSubmission(grading.SubmissionResult(task.student, task.assignment))
+
+
+def test_the_local_pool_hands_out_the_next_task_before_recording_a_result():
+    handed: list[str] = []
+    seen_when_recording: list[list[str]] = []
+
+    def tasks():
+        for student in ("ada", "ben", "cy"):
+            handed.append(student)
+            yield _task(student)
+
+    executors.LocalPool(1, work=_graded_at_once).run(
+        tasks(), lambda outcome: seen_when_recording.append(list(handed)), lambda task, why: None)
+    assert seen_when_recording[0] == ["ada", "ben"], "the worker should not wait while ada's result is recorded"
+    assert len(seen_when_recording) == 3
+
+
+def test_every_student_of_a_run_gets_the_same_salts_and_the_next_run_new_ones(toy, tmp_path, monkeypatch):
+    submitted = _class(toy, tmp_path / "class", {"ada": CORRECT, "ben": WRONG, "cy": None})
+    salts: list[list[tuple[int, int]]] = []
+
+    class Recording:
+        def run(self, tasks, on_result, on_failure) -> None:
+            salts.append([])
+            for task in tasks:
+                salts[-1].append((task.salt, task.heldout_seed))
+                on_result(_graded_at_once(task))
+
+    monkeypatch.setattr(executors, "executor_for", lambda *args: Recording())
+    course = toy.with_work_folder(tmp_path / "work")
+    batch.grade(course, "toy", submitted, force=True, **GRADING)
+    batch.grade(course, "toy", submitted, force=True, **GRADING)
+    first, second = salts
+    assert len(first) == 3 and len(set(first)) == 1, "one run judges every student on the same cases"
+    assert first[0] != second[0], "each run draws its salts afresh"
+
+
 def test_the_content_hash_follows_the_inputs_but_not_the_salts():
     base = resume.fingerprint(_task("ada"), [])
     assert resume.fingerprint(_task("ada", salt=99), []) == base

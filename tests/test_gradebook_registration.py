@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from autograder import gradebook
-from autograder.course import Course
+from autograder.course import Course, CourseError
 from toy_course import make_repo
 
 
@@ -12,13 +12,13 @@ from toy_course import make_repo
 def counted(tmp_path, monkeypatch):
     course = make_repo(tmp_path)
     calls = []
-    real = Course.nbgrader
+    real = Course.start_nbgrader
 
     def counting(self, *args, **kwargs):
         calls.append(args[0])
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Course, "nbgrader", counting)
+    monkeypatch.setattr(Course, "start_nbgrader", counting)
     return course, calls
 
 
@@ -39,3 +39,22 @@ def test_a_changed_notebook_or_a_new_gradebook_registers_again(counted):
     gradebook.register_assignment(course, "toy")
     assert calls == ["generate_assignment"] * 3
     assert course.gradebook.is_file()
+
+
+def test_registration_runs_beside_the_caller_and_reports_nbgrader_failing(tmp_path):
+    course = make_repo(tmp_path)
+    registration = gradebook.Registration(course, "no_such_assignment")
+    assert registration._process is not None and registration._process.poll() is None, \
+        "Registration should return while nbgrader is still starting"
+    with pytest.raises(CourseError, match="could not register no_such_assignment"):
+        registration.wait()
+    with pytest.raises(CourseError, match="could not register"):
+        registration.wait()  # waiting again never lets scores be written into an unregistered gradebook
+
+
+def test_leaving_before_waiting_stops_nbgrader(tmp_path):
+    course = make_repo(tmp_path)
+    with gradebook.Registration(course, "toy") as registration:
+        process = registration._process
+    assert process.returncode is not None, "nbgrader should be stopped when the run stops early"
+    assert not course.gradebook.exists() or "toy" not in gradebook._registered(course)
