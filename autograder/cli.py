@@ -170,7 +170,7 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
 
     course = _course(args)
     target = Path(args.output) if args.output else course.feedback
-    written = feedback.write(course, args.assignment, target)
+    written = feedback.write(course, args.assignment, target, jobs=args.jobs, progress=True)
     if not written:
         raise _nothing_graded(course, args.assignment)
     print(f"wrote feedback for {len(written)} students under {target}")
@@ -416,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "cells, the score of every graded cell and the reasons; never the hidden tests.")
     feedback_parser.add_argument("assignment", help="the assignment graded with `course grade`")
     feedback_parser.add_argument("--output", help="folder (default: the course's feedback folder)")
+    feedback_parser.add_argument("--jobs", type=int, default=None,
+                                 help="pages rendered side by side (default: all cores)")
     feedback_parser.set_defaults(handler=_cmd_feedback)
 
     export_parser = commands.add_parser(

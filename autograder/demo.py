@@ -159,7 +159,7 @@ def grade_class(course: Course, output: Path, students: list[str] | None = None,
         print(f"The grading demo could not run: {error}")
         return 1
     print(batch.summary_table(results))
-    pages = feedback.write(demo_course, assignment, demo_course.feedback)
+    pages = feedback.write(demo_course, assignment, demo_course.feedback, progress=True)
     csv_path = output / f"{assignment}_grades.csv"
     reports.export_csv(demo_course, assignment, csv_path)
     print(f"\n  gradebook (nbgrader formgrader): {demo_course.gradebook}\n  feedback: {len(pages)} pages under "

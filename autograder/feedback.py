@@ -10,14 +10,19 @@ solution (the graded notebooks hold the student's answers).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import html
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
+from tqdm.auto import tqdm
 
 from autograder import cells, gradebook, grading, lateness
 from autograder.course import Course
@@ -167,25 +172,63 @@ def student_notebook(course: Course, assignment: str, result: grading.Submission
     return page
 
 
-def write(course: Course, assignment: str, target: Path) -> list[Path]:
-    """Write ``target/<student>/<assignment>/feedback.html`` for every graded student; returns the files."""
+@dataclass(frozen=True)
+class _Page:
+    """What one student's page is made from (plain data, so that another process can render it)."""
+
+    course: Course
+    assignment: str
+    result: grading.SubmissionResult
+    persons: dict  # (student, notebook stem, grade id) -> gradebook.PersonsGrade, this student's only
+    total: Totals
+    notes: list[str]
+
+
+@functools.cache
+def _exporter():
+    """nbconvert's HTML exporter with JupyterLab's look, made once per process."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    return HTMLExporter(template_name="lab", embed_images=True)
+
+
+def _render(page: _Page) -> str:
+    """The HTML of one student's page."""
+    notebook = student_notebook(page.course, page.assignment, page.result, page.persons, page.total, page.notes)
+    body, _ = _exporter().from_notebook_node(notebook, resources={"metadata": {
+        "name": f"{page.assignment} feedback: {page.result.student}"}})
+    return body
+
+
+def write(course: Course, assignment: str, target: Path, jobs: int | None = None,
+          progress: bool = False) -> list[Path]:
+    """Write ``target/<student>/<assignment>/feedback.html`` for every graded student; returns the files.
+
+    Args:
+        jobs: processes rendering pages side by side (default: all cores; a page takes seconds).
+        progress: show a progress bar.
+    """
     persons = gradebook.persons_grades(course, assignment)
     imported = ledger.read(course, assignment)
     policy = lateness.read_settings(course.root).policy
-    written = []
+    pages = []
     for result in load_results(course, assignment):
-        entry = imported.students.get(result.student, ledger.Entry())
-        late = entry.lateness()
-        notes = [late.describe(policy)] if late.is_late else []
-        total = totals(result, persons, policy.penalty_percent(late))
-        body, _ = exporter.from_notebook_node(student_notebook(course, assignment, result, persons, total, notes),
-                                              resources={"metadata": {"name": f"{assignment} feedback: "
-                                                                              f"{result.student}"}})
-        path = target / result.student / assignment / "feedback.html"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(body, encoding="utf-8")
-        written.append(path)
+        late = imported.students.get(result.student, ledger.Entry()).lateness()
+        own = {key: grade for key, grade in persons.items() if key[0] == result.student}
+        pages.append(_Page(course, assignment, result, own, totals(result, own, policy.penalty_percent(late)),
+                           [late.describe(policy)] if late.is_late else []))
+    workers = min(len(pages), max(1, jobs or os.cpu_count() or 1))
+    written = []
+    with contextlib.ExitStack() as stack, tqdm(total=len(pages), desc="feedback", unit="page",
+                                               disable=not progress) as bar:
+        if workers > 1:
+            bodies = stack.enter_context(ProcessPoolExecutor(max_workers=workers)).map(_render, pages)
+        else:
+            bodies = map(_render, pages)
+        for page, body in zip(pages, bodies):
+            path = target / page.result.student / assignment / "feedback.html"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(body, encoding="utf-8")
+            written.append(path)
+            bar.update(1)
     return written

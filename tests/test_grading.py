@@ -181,6 +181,15 @@ def test_feedback_shows_scores_and_reasons_but_never_hidden_tests(graded, tmp_pa
         assert "check_against_reference('toy_row_sums'" not in page and "BEGIN HIDDEN" not in page
 
 
+def test_feedback_pages_rendered_side_by_side_are_the_pages_rendered_one_by_one(graded, tmp_path):
+    from autograder import feedback
+
+    course, _ = graded
+    alone = {p.parent.parent.name: p.read_bytes() for p in feedback.write(course, "toy", tmp_path / "one", jobs=1)}
+    shared = {p.parent.parent.name: p.read_bytes() for p in feedback.write(course, "toy", tmp_path / "two", jobs=2)}
+    assert len(alone) > 3 and shared == alone
+
+
 def test_export_leaves_ungraded_notebooks_empty_with_a_reason(graded, tmp_path):
     import csv
 
