@@ -1,10 +1,11 @@
 """``course grade``: grade a whole class in parallel into nbgrader's gradebook.
 
 The pipeline: import the submissions (:mod:`autograder.importers`), register the assignment in the
-gradebook (an nbgrader process running beside the first tasks), make one self-contained :class:`~autograder.grading.GradeTask` per student (its files as
-bytes), run the tasks on an executor (:mod:`autograder.executors`: a local process pool, or Dask
-distributed with ``scheduler``), and record each result as it arrives: this coordinating process is
-the only writer of the gradebook (:mod:`autograder.gradebook`) and of the course's
+gradebook (an nbgrader process that runs beside the first tasks), make one self-contained
+:class:`~autograder.grading.GradeTask` per student (its files as bytes, the run's salts), run the
+tasks on an executor (:mod:`autograder.executors`: a local process pool, or Dask distributed with
+``scheduler``), and record each result as it arrives: this coordinating process is the only writer
+of the gradebook (:mod:`autograder.gradebook`) and of the course's
 ``autograded/<student>/<assignment>/`` folder. A student already graded from identical inputs (a
 content hash, :mod:`autograder.resume`) is kept as graded unless ``force`` is given, so running
 ``course grade`` again after an interruption resumes the class.
