@@ -211,10 +211,13 @@ def write(course: Course, assignment: str, target: Path, jobs: int | None = None
     persons = gradebook.persons_grades(course, assignment)
     imported = ledger.read(course, assignment)
     policy = lateness.read_settings(course.root).policy
+    by_student: dict[str, dict] = {}
+    for key, grade in persons.items():
+        by_student.setdefault(key[0], {})[key] = grade
     pages = []
     for result in load_results(course, assignment):
         late = imported.students.get(result.student, ledger.Entry()).lateness()
-        own = {key: grade for key, grade in persons.items() if key[0] == result.student}
+        own = by_student.get(result.student, {})
         pages.append(_Page(course, assignment, result, own, totals(result, own, policy.penalty_percent(late)),
                            [late.describe(policy)] if late.is_late else []))
     workers = min(len(pages), max(1, jobs or os.cpu_count() or 1))

@@ -42,11 +42,14 @@ class Registration:
         fingerprint = _fingerprint(course, assignment)
         if fingerprint is not None and _registered(course).get(assignment) == fingerprint:
             return
-        scratch = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="course-gradebook-"))
-        self._output = self._stack.enter_context(tempfile.TemporaryFile())
-        self._process = course.start_nbgrader("generate_assignment", assignment, "--force",
-                                              f"--CourseDirectory.release_directory={scratch}", "--log-level=ERROR",
-                                              output=self._output, gradebook_url=course.gradebook_url)
+        with self._stack.pop_all() as stack:  # nbgrader not started: its scratch folder goes at once
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="course-gradebook-"))
+            self._output = stack.enter_context(tempfile.TemporaryFile())
+            self._process = course.start_nbgrader("generate_assignment", assignment, "--force",
+                                                  f"--CourseDirectory.release_directory={scratch}",
+                                                  "--log-level=ERROR", output=self._output,
+                                                  gradebook_url=course.gradebook_url)
+            self._stack = stack.pop_all()  # started: kept until wait() or leaving
 
     def wait(self) -> None:
         """Wait until the assignment is registered; at once when it is (or was already).
